@@ -1,0 +1,142 @@
+import type { ColumnType, Generated } from 'kysely'
+
+// Table types, declared once. Timestamps are read as PostgreSQL's text (microsecond precision, UTC session),
+// because OnCall's wire format keeps microseconds and a JS Date would drop them.
+type Timestamp = ColumnType<string, string | undefined, string>
+type NullableTimestamp = ColumnType<string | null, string | null | undefined, string | null>
+type Json = ColumnType<unknown, string, string>
+
+export interface OrganizationsTable {
+  id: string
+  name: string
+  created_at: Timestamp
+}
+
+export interface TeamsTable {
+  pk: Generated<string>
+  id: string
+  organization_id: string
+  name: string
+  email: string | null
+  avatar_url: string | null
+  created_at: Timestamp
+}
+
+export type UserRole = 'admin' | 'editor' | 'viewer' | 'none'
+
+export interface UsersTable {
+  pk: Generated<string>
+  id: string
+  organization_id: string
+  username: string
+  email: string
+  role: UserRole
+  timezone: string | null
+  phone_number: string | null
+  slack_user_id: string | null
+  slack_team_id: string | null
+  created_at: Timestamp
+}
+
+export interface TeamMembersTable {
+  team_id: string
+  user_id: string
+}
+
+export interface ApiTokensTable {
+  pk: Generated<string>
+  organization_id: string
+  user_id: string
+  name: string
+  token_prefix: string
+  token_hash: string
+  created_at: Timestamp
+  revoked_at: NullableTimestamp
+}
+
+export interface IntegrationsTable {
+  pk: Generated<string>
+  id: string
+  organization_id: string
+  team_id: string | null
+  type: string
+  name: string
+  created_at: Timestamp
+}
+
+export interface RoutesTable {
+  pk: Generated<string>
+  id: string
+  organization_id: string
+  integration_id: string
+  is_default: ColumnType<boolean, boolean | undefined, boolean>
+  position: ColumnType<number, number | undefined, number>
+  escalation_chain_id: string | null
+  created_at: Timestamp
+}
+
+export interface AlertGroupsTable {
+  pk: Generated<string>
+  id: string
+  organization_id: string
+  integration_id: string
+  route_id: string | null
+  team_id: string | null
+  title: string | null
+  message: string | null
+  source_url: string | null
+  workflow_id: string
+  created_at: Timestamp
+  acknowledged_at: NullableTimestamp
+  acknowledged_by: string | null
+  resolved_at: NullableTimestamp
+  resolved_by: string | null
+  silenced_at: NullableTimestamp
+}
+
+export interface AlertsTable {
+  pk: Generated<string>
+  id: string
+  organization_id: string
+  alert_group_id: string
+  payload: Json
+  created_at: Timestamp
+}
+
+export interface NotificationsTable {
+  id: Generated<string>
+  organization_id: string
+  alert_group_id: string
+  user_id: string
+  step: string
+  important: boolean
+  channel: string
+  idempotency_key: string
+  created_at: Timestamp
+  delivered_at: NullableTimestamp
+}
+
+export interface AlertGroupEventsTable {
+  id: Generated<string>
+  organization_id: string
+  alert_group_id: string
+  kind: string
+  at: Timestamp
+  actor: ColumnType<unknown, string | null | undefined, string | null>
+  detail: ColumnType<unknown, string | undefined, string>
+  idempotency_key: string
+}
+
+export interface Database {
+  organizations: OrganizationsTable
+  teams: TeamsTable
+  users: UsersTable
+  team_members: TeamMembersTable
+  api_tokens: ApiTokensTable
+  integrations: IntegrationsTable
+  routes: RoutesTable
+  alert_groups: AlertGroupsTable
+  alerts: AlertsTable
+  notifications: NotificationsTable
+  alert_group_events: AlertGroupEventsTable
+}

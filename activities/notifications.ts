@@ -1,0 +1,52 @@
+import type { NotifierConfig } from '../apps/config'
+
+/** What a notifier is asked to deliver; the idempotency key lets the receiver drop a redelivery. */
+export interface Notification {
+  readonly idempotencyKey: string
+  readonly ledgerId: string
+  readonly alertGroupId: string
+  readonly title: string | null
+  readonly important: boolean
+  readonly user: { readonly id: string; readonly username: string; readonly email: string; readonly phoneNumber: string | null }
+}
+
+/** The port through which pages leave Tocsin (SMS, phone, chat… behind one interface). */
+export interface Notifier {
+  readonly channel: string
+  deliver(notification: Notification): Promise<void>
+}
+
+export class NotifierRejectedError extends Error {
+  override name = 'NotifierRejectedError'
+}
+
+/** Writes each page as one JSON line on stdout: the default for a self-hosted trial. */
+export function createLogNotifier(write: (line: string) => void = (line) => process.stdout.write(line)): Notifier {
+  return {
+    channel: 'log',
+    async deliver(notification) {
+      write(`${JSON.stringify({ page: notification })}\n`)
+    },
+  }
+}
+
+/** POSTs each page as JSON with an `Idempotency-Key` header; non-2xx answers are retried by the activity. */
+export function createWebhookNotifier(url: string, timeoutMs: number): Notifier {
+  return {
+    channel: 'webhook',
+    async deliver(notification) {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': notification.idempotencyKey },
+        body: JSON.stringify(notification),
+        signal: AbortSignal.timeout(timeoutMs),
+      })
+      await response.body?.cancel()
+      if (!response.ok) throw new NotifierRejectedError(`notifier answered ${response.status}`)
+    },
+  }
+}
+
+export function createNotifier(config: NotifierConfig): Notifier {
+  return config.kind === 'webhook' ? createWebhookNotifier(config.url, config.timeoutMs) : createLogNotifier()
+}

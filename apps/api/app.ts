@@ -1,0 +1,51 @@
+import express, { type Express } from 'express'
+import { pingDb } from '../../activities/db/connect'
+import { authenticate } from './auth'
+import type { ApiDeps } from './deps'
+import { errorHandler } from './errors'
+import { alertGroupsRouter } from './routes/alert-groups'
+import { escalationRouter } from './routes/escalation'
+import { teamsRouter } from './routes/teams'
+import { usersRouter } from './routes/users'
+
+// Large enough for any real page request; OnCall clients never send more.
+const JSON_BODY_LIMIT = '1mb'
+
+/** Builds the HTTP app: no listening, no environment reads, so tests build it with their own parts. */
+export function createApp(deps: ApiDeps): Express {
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('query parser', 'extended')
+
+  app.get('/health', async (_req, res) => {
+    const [database, temporal, worker] = await Promise.all([
+      pingDb(deps.db),
+      deps.escalations.temporalIsUp(),
+      deps.escalations.workerIsUp(),
+    ])
+    const checks = { database, temporal, worker }
+    const down = Object.entries(checks)
+      .filter(([, up]) => !up)
+      .map(([name]) => name)
+    const body = {
+      status: down.length === 0 ? 'ok' : 'unavailable',
+      ...Object.fromEntries(Object.entries(checks).map(([name, up]) => [name, up ? 'up' : 'down'])),
+      ...(down.length > 0 ? { down } : {}),
+    }
+    res.status(down.length === 0 ? 200 : 503).json(body)
+  })
+
+  const api = express.Router()
+  api.use(express.json({ limit: JSON_BODY_LIMIT, strict: false }))
+  api.use(authenticate(deps.db))
+  api.use(usersRouter(deps))
+  api.use(teamsRouter(deps))
+  api.use(escalationRouter(deps))
+  api.use(alertGroupsRouter(deps))
+  api.use((_req, res) => void res.status(404).json({ detail: 'Not found.' }))
+  app.use('/api/v1', api)
+
+  app.use((_req, res) => void res.status(404).json({ detail: 'Not found.' }))
+  app.use(errorHandler(deps.log))
+  return app
+}

@@ -1,0 +1,11 @@
+import type { Db } from '../../activities/db/connect'
+import type { Escalations } from '../escalations'
+
+/** What the HTTP edge needs; built in main.ts or by a test, never from the environment here. */
+export interface ApiDeps {
+  readonly db: Db
+  readonly escalations: Escalations
+  readonly publicUrl: string
+  readonly webUrl: string
+  readonly log: (message: string, err?: unknown) => void
+}

@@ -1,0 +1,42 @@
+import { z } from 'zod'
+import { emptyAsNull, ianaTimezone, text } from './common'
+
+export const roleSchema = z.enum(['admin', 'editor', 'viewer', 'none'])
+
+const slackSchema = z.object({ user_id: text(50), team_id: z.string().trim().max(50).nullable().optional() })
+
+const userFields = {
+  username: text(150),
+  email: z.email().max(254),
+  role: roleSchema,
+  timezone: emptyAsNull(ianaTimezone),
+  phone_number: emptyAsNull(z.string().regex(/^\+[1-9]\d{6,14}$/, { message: 'Enter a valid phone number in E.164 form (+15551234567).' })),
+  slack: slackSchema.nullable(),
+  teams: z.array(z.string().max(20)).max(500),
+}
+
+/** POST /api/v1/users/ (Tocsin extension: OnCall imports users from Grafana). */
+export const createUserSchema = z.object({
+  ...userFields,
+  role: userFields.role.default('viewer'),
+  timezone: userFields.timezone.default(null),
+  phone_number: userFields.phone_number.default(null),
+  slack: userFields.slack.default(null),
+  teams: userFields.teams.default([]),
+})
+
+/** PUT/PATCH /api/v1/users/{id}/: every field optional, as OnCall's update serializers are. */
+export const updateUserSchema = z.object(userFields).partial()
+
+export const listUsersQuery = z.object({
+  username: z.string().optional(),
+  email: z.string().optional(),
+  roles: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .transform((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value])),
+  short: z.string().optional(),
+})
+
+export type CreateUserRequest = z.infer<typeof createUserSchema>
+export type UpdateUserRequest = z.infer<typeof updateUserSchema>

@@ -1,0 +1,123 @@
+import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client'
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common'
+import { temporal } from '@temporalio/proto'
+import { randomUUID } from 'node:crypto'
+import type { ActionRequest, AddRespondersRequest, AlertGroupWorkflowInput } from '../workflows/core/types'
+import { ACTION_REFUSED, acknowledgeUpdate, addRespondersUpdate, alertGroupWorkflowId, resolveUpdate } from '../workflows/messages'
+import { AlertGroupIdKey, AlertGroupStateKey, OrganizationIdKey, TeamIdKey } from '../workflows/search-attributes'
+
+export type EscalationAction = 'acknowledge' | 'resolve'
+
+export type ActionOutcome =
+  | { readonly kind: 'done' }
+  | { readonly kind: 'refused'; readonly reason: string }
+  /** The workflow is gone (it ends on resolve): the caller decides from the database what to answer. */
+  | { readonly kind: 'closed' }
+
+const updates = { acknowledge: acknowledgeUpdate, resolve: resolveUpdate } as const
+
+// A poller's lastAccessTime is when its (up to ~60 s) long poll began; older than this means no live worker.
+const WORKER_SEEN_WITHIN_MS = 90_000
+
+/** Tocsin's side of Temporal: starting escalations and acting on them. Used by the API and the ops script. */
+export class Escalations {
+  constructor(
+    readonly client: Client,
+    readonly taskQueue: string,
+  ) {}
+
+  static connect(options: { address: string; namespace: string; taskQueue: string }): Escalations {
+    // Lazy, so the API comes up (and /health can say so) while Temporal is still starting or down.
+    const connection = Connection.lazy({ address: options.address })
+    return new Escalations(new Client({ connection, namespace: options.namespace }), options.taskQueue)
+  }
+
+  /** Starts the one workflow of a new alert group; starting it again (a retried request) is a no-op. */
+  async start(input: AlertGroupWorkflowInput): Promise<void> {
+    const group = input.alertGroup
+    await this.client.workflow.start('alertGroupWorkflow', {
+      taskQueue: this.taskQueue,
+      workflowId: group.workflowId,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      memo: { title: group.title, organizationId: group.organizationId },
+      typedSearchAttributes: [
+        { key: AlertGroupIdKey, value: group.id },
+        { key: AlertGroupStateKey, value: 'firing' },
+        { key: OrganizationIdKey, value: group.organizationId },
+        ...(group.teamId ? [{ key: TeamIdKey, value: group.teamId }] : []),
+      ],
+    })
+  }
+
+  /** Runs an action as a workflow update; refusals come back with OnCall's text and change nothing. */
+  act(alertGroupId: string, action: EscalationAction, request: ActionRequest): Promise<ActionOutcome> {
+    return this.update(() =>
+      this.handle(alertGroupId).executeUpdate(updates[action], { args: [request], updateId: `${action}-${randomUUID()}` }),
+    )
+  }
+
+  /** Pages more users on an open alert group. */
+  addResponders(alertGroupId: string, request: AddRespondersRequest): Promise<ActionOutcome> {
+    return this.update(() =>
+      this.handle(alertGroupId).executeUpdate(addRespondersUpdate, { args: [request], updateId: `responders-${randomUUID()}` }),
+    )
+  }
+
+  private handle(alertGroupId: string) {
+    return this.client.workflow.getHandle(alertGroupWorkflowId(alertGroupId))
+  }
+
+  private async update(run: () => Promise<void>): Promise<ActionOutcome> {
+    try {
+      await run()
+      return { kind: 'done' }
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === ACTION_REFUSED) {
+        return { kind: 'refused', reason: err.cause.message }
+      }
+      if (err instanceof WorkflowNotFoundError || isCompletedError(err)) return { kind: 'closed' }
+      throw err
+    }
+  }
+
+  async temporalIsUp(): Promise<boolean> {
+    try {
+      await this.withHealthDeadline(() => this.client.workflowService.getSystemInfo({}))
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  private withHealthDeadline<T>(call: () => Promise<T>): Promise<T> {
+    return this.client.connection.withDeadline(Date.now() + HEALTH_DEADLINE_MS, call)
+  }
+
+  /** True when some worker polled the task queue recently. */
+  async workerIsUp(): Promise<boolean> {
+    try {
+      const response = await this.withHealthDeadline(() =>
+        this.client.workflowService.describeTaskQueue({
+          namespace: this.client.options.namespace,
+          taskQueue: { name: this.taskQueue },
+          taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        }),
+      )
+      const now = Date.now()
+      return (response.pollers ?? []).some((poller) => {
+        const seconds = Number(poller.lastAccessTime?.seconds ?? 0)
+        return now - seconds * 1000 < WORKER_SEEN_WITHIN_MS
+      })
+    } catch {
+      return false
+    }
+  }
+}
+
+const HEALTH_DEADLINE_MS = 2000
+
+function isCompletedError(err: unknown): boolean {
+  const message = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : ''
+  return /workflow execution already completed/i.test(message)
+}

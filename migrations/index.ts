@@ -1,0 +1,11 @@
+import type { Migration, MigrationProvider } from 'kysely'
+import * as foundation from './20261201T000000Z-foundation'
+
+// @NOTE An explicit, append-only list: a globbing provider breaks once the code is bundled or compiled.
+const migrations: Record<string, Migration> = {
+  '20261201T000000Z-foundation': foundation,
+}
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+}

@@ -1,0 +1,168 @@
+import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker'
+import type { Server } from 'node:http'
+import { Client } from 'pg'
+import { createDb, migrateToLatest, type Db } from '../activities/db/connect'
+import { createOrganization } from '../activities/db/organizations.repo'
+import type { Notifier } from '../activities/notifications'
+import { createApp } from '../apps/api/app'
+import { Escalations } from '../apps/escalations'
+import { createEscalationWorker } from '../apps/worker/worker'
+
+// Test infrastructure reads its own variables; application code never does (it gets a Config).
+const ADMIN_URL = process.env.TOCSIN_TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
+let runtimeInstalled = false
+function quietRuntime() {
+  if (runtimeInstalled) return
+  runtimeInstalled = true
+  Runtime.install({ logger: new DefaultLogger('WARN') })
+}
+
+export function temporalAddress(): string {
+  const address = process.env.TOCSIN_TEST_TEMPORAL_ADDRESS
+  if (!address) throw new Error('TOCSIN_TEST_TEMPORAL_ADDRESS unset: integration tests run under jest global setup')
+  return address
+}
+
+/** A fresh, migrated database for one suite: `tocsin_test_<name>`, dropped first if a previous run left it. */
+export async function createTestDatabase(name: string): Promise<{ db: Db; url: string }> {
+  const dbName = `tocsin_test_${name.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`
+  const admin = new Client({ connectionString: ADMIN_URL })
+  await admin.connect()
+  try {
+    await admin.query(`drop database if exists "${dbName}" with (force)`)
+    await admin.query(`create database "${dbName}"`)
+  } finally {
+    await admin.end()
+  }
+  const url = new URL(ADMIN_URL)
+  url.pathname = `/${dbName}`
+  const db = createDb(url.toString())
+  await migrateToLatest(db)
+  return { db, url: url.toString() }
+}
+
+/** Records every page in memory, as a notifier the tests can read. */
+export function recordingNotifier(): Notifier & { delivered: Array<{ idempotencyKey: string; userId: string }> } {
+  const delivered: Array<{ idempotencyKey: string; userId: string }> = []
+  return {
+    channel: 'test',
+    delivered,
+    async deliver(notification) {
+      delivered.push({ idempotencyKey: notification.idempotencyKey, userId: notification.user.id })
+    },
+  }
+}
+
+export interface Stack {
+  readonly baseUrl: string
+  readonly db: Db
+  readonly dbUrl: string
+  readonly escalations: Escalations
+  readonly taskQueue: string
+  readonly workerConnection: NativeConnection | undefined
+  stop(): Promise<void>
+}
+
+/**
+ * API + worker + database for one suite, on the shared test Temporal server, with a task queue of its own.
+ * `worker: false` leaves the task queue without a worker (the suite may run one in another process).
+ */
+export async function startStack(
+  name: string,
+  options: { notifier?: Notifier; worker?: boolean; publicUrl?: string } = {},
+): Promise<Stack> {
+  quietRuntime()
+  const { db, url } = await createTestDatabase(name)
+  const taskQueue = `tocsin-test-${name}-${process.pid}`
+  const address = temporalAddress()
+  const escalations = Escalations.connect({ address, namespace: 'default', taskQueue })
+  let worker: Worker | undefined
+  let workerRun: Promise<void> | undefined
+  let workerConnection: NativeConnection | undefined
+  if (options.worker !== false) {
+    workerConnection = await NativeConnection.connect({ address })
+    worker = await createEscalationWorker({
+      connection: workerConnection,
+      namespace: 'default',
+      taskQueue,
+      db,
+      notifier: options.notifier ?? recordingNotifier(),
+      shutdownGraceMs: 1000,
+    })
+    workerRun = worker.run()
+  }
+  const app = createApp({
+    db,
+    escalations,
+    publicUrl: options.publicUrl ?? 'http://tocsin.test',
+    webUrl: 'http://grafana.test',
+    log: (message, err) => console.error(message, err),
+  })
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s))
+  })
+  const port = (server.address() as { port: number }).port
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    db,
+    dbUrl: url,
+    escalations,
+    taskQueue,
+    workerConnection,
+    async stop() {
+      await new Promise((resolve) => server.close(resolve))
+      server.closeAllConnections()
+      if (worker) {
+        worker.shutdown()
+        await workerRun
+      }
+      await workerConnection?.close()
+      await escalations.client.connection.close()
+      await db.destroy()
+    },
+  }
+}
+
+/** An organization with its admin token, plus helpers to call the API as that admin. */
+export async function createOrg(stack: Stack, name: string) {
+  const created = await createOrganization(stack.db, name)
+  return { ...created, call: caller(stack.baseUrl, created.token) }
+}
+
+export interface ApiResponse {
+  status: number
+  body: any
+  text: string
+  headers: Headers
+}
+
+export function caller(baseUrl: string, token: string | null) {
+  return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> => {
+    const init: RequestInit = { method, headers: { ...(token === null ? {} : { authorization: token }), ...headers } }
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body)
+      ;(init.headers as Record<string, string>)['content-type'] ??= 'application/json'
+    }
+    const response = await fetch(`${baseUrl}${path}`, init)
+    const text = await response.text()
+    let parsed: unknown
+    try {
+      parsed = text ? JSON.parse(text) : undefined
+    } catch {
+      parsed = undefined
+    }
+    return { status: response.status, body: parsed, text, headers: response.headers }
+  }
+}
+
+/** Polls until `check` returns a value that is not undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}

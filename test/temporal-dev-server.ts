@@ -1,0 +1,64 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { createServer, Socket } from 'node:net'
+import path from 'node:path'
+import { tocsinSearchAttributes } from '../workflows/search-attributes'
+
+/** The Temporal CLI to run: TEMPORAL_CLI_PATH, else the one the test command built into .tools/bin. */
+export function temporalCliPath(): string {
+  const candidate = process.env.TEMPORAL_CLI_PATH ?? path.join(__dirname, '..', '.tools', 'bin', 'temporal')
+  if (!existsSync(candidate)) {
+    throw new Error(`no Temporal CLI at ${candidate}: run the README's test command (npm test), which builds it`)
+  }
+  return candidate
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+    })
+  })
+}
+
+export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = new Socket()
+      socket.once('connect', () => (socket.destroy(), resolve(true)))
+      socket.once('error', () => (socket.destroy(), resolve(false)))
+      socket.connect(port, '127.0.0.1')
+    })
+    if (open) return
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`)
+}
+
+/** Starts `temporal server start-dev` headless on `port`, persisting to `dbFile`, with Tocsin's search attributes. */
+export async function startDevServer(options: { port: number; dbFile: string; extraArgs?: string[] }): Promise<ChildProcess> {
+  const args = [
+    'server',
+    'start-dev',
+    '--headless',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--db-filename',
+    options.dbFile,
+    '--log-level',
+    'error',
+    '--dynamic-config-value',
+    'frontend.enableServerVersionCheck=false',
+    ...tocsinSearchAttributes.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+    ...(options.extraArgs ?? []),
+  ]
+  const child = spawn(temporalCliPath(), args, { stdio: ['ignore', 'inherit', 'inherit'] })
+  await waitForPort(options.port, 60_000)
+  return child
+}

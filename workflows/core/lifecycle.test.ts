@@ -1,0 +1,65 @@
+import { applyAction, initialLifecycle, publicState, refusal, type LifecycleAction, type LifecycleState } from './lifecycle'
+import type { Actor } from './types'
+
+const alice: Actor = { kind: 'user', userId: 'UALICE0000001', username: 'alice' }
+const at = '2026-03-08T07:30:00.000Z'
+
+const firing = initialLifecycle
+const acked = applyAction(firing, { action: 'acknowledge', actor: alice, at })
+const resolved = applyAction(firing, { action: 'resolve', actor: alice, at })
+const ackedThenResolved = applyAction(acked, { action: 'resolve', actor: alice, at })
+const silenced = applyAction(firing, { action: 'silence', actor: alice, at, delaySeconds: 600 })
+
+describe('refusal follows OnCall texts and order', () => {
+  const cases: Array<[string, LifecycleState, LifecycleAction, string | null]> = [
+    ['ack firing', firing, 'acknowledge', null],
+    ['ack acked', acked, 'acknowledge', "Can't acknowledge an acknowledged alert group"],
+    ['ack resolved', resolved, 'acknowledge', "Can't acknowledge a resolved alert group"],
+    // acked is checked before resolved, as OnCall does
+    ['ack acked+resolved', ackedThenResolved, 'acknowledge', "Can't acknowledge an acknowledged alert group"],
+    ['unack firing', firing, 'unacknowledge', "Can't unacknowledge an unacknowledged alert group"],
+    ['unack acked+resolved', ackedThenResolved, 'unacknowledge', "Can't unacknowledge a resolved alert group"],
+    ['unack acked', acked, 'unacknowledge', null],
+    ['resolve firing', firing, 'resolve', null],
+    ['resolve acked', acked, 'resolve', null],
+    ['resolve resolved', resolved, 'resolve', "Can't resolve a resolved alert group"],
+    ['unresolve firing', firing, 'unresolve', "Can't unresolve an unresolved alert group"],
+    ['unresolve resolved', resolved, 'unresolve', null],
+    ['silence resolved', resolved, 'silence', "Can't silence a resolved alert group"],
+    ['silence acked', acked, 'silence', "Can't silence an acknowledged alert group"],
+    ['silence firing', firing, 'silence', null],
+    ['unsilence firing', firing, 'unsilence', "Can't unsilence an unsilenced alert group"],
+    ['unsilence silenced', silenced, 'unsilence', null],
+  ]
+  test.each(cases)('%s', (_name, state, action, expected) => {
+    expect(refusal(state, action)).toBe(expected)
+  })
+})
+
+describe('applyAction', () => {
+  test('public state precedence is resolved > acknowledged > silenced > firing', () => {
+    expect(publicState(firing)).toBe('firing')
+    expect(publicState(silenced)).toBe('silenced')
+    expect(publicState(acked)).toBe('acknowledged')
+    expect(publicState(ackedThenResolved)).toBe('resolved')
+  })
+
+  test('acknowledge records who and when', () => {
+    expect(acked).toMatchObject({ acknowledgedAt: at, acknowledgedBy: alice, resolvedAt: null })
+  })
+
+  test('a timed silence ends at an explicit instant; -1 and 0 silence forever', () => {
+    expect(silenced.silencedUntil).toBe('2026-03-08T07:40:00.000Z')
+    for (const delaySeconds of [-1, 0]) {
+      const forever = applyAction(firing, { action: 'silence', actor: alice, at, delaySeconds })
+      expect(forever).toMatchObject({ silencedAt: at, silencedUntil: null })
+    }
+  })
+
+  test('unresolve also unacknowledges; unacknowledge also unsilences', () => {
+    expect(applyAction(ackedThenResolved, { action: 'unresolve', actor: alice, at })).toEqual(initialLifecycle)
+    const silencedThenAcked: LifecycleState = { ...silenced, acknowledgedAt: at, acknowledgedBy: alice }
+    const unacked = applyAction(silencedThenAcked, { action: 'unacknowledge', actor: alice, at })
+    expect(unacked).toMatchObject({ acknowledgedAt: null, silencedAt: null, silencedUntil: null })
+  })
+})

@@ -1,0 +1,99 @@
+import type { Actor } from './types'
+
+/** The alert-group facts OnCall's transition table is defined on. Instants are ISO strings. */
+export interface LifecycleState {
+  readonly acknowledgedAt: string | null
+  readonly acknowledgedBy: Actor | null
+  readonly resolvedAt: string | null
+  readonly resolvedBy: Actor | null
+  readonly silencedAt: string | null
+  /** ISO instant when a timed silence ends; null for none or for "forever". */
+  readonly silencedUntil: string | null
+}
+
+export type LifecycleAction = 'acknowledge' | 'unacknowledge' | 'resolve' | 'unresolve' | 'silence' | 'unsilence'
+
+export type PublicState = 'firing' | 'acknowledged' | 'resolved' | 'silenced'
+
+export const initialLifecycle: LifecycleState = Object.freeze({
+  acknowledgedAt: null,
+  acknowledgedBy: null,
+  resolvedAt: null,
+  resolvedBy: null,
+  silencedAt: null,
+  silencedUntil: null,
+})
+
+/** OnCall's precedence: resolved > acknowledged > silenced > firing. */
+export function publicState(state: LifecycleState): PublicState {
+  if (state.resolvedAt !== null) return 'resolved'
+  if (state.acknowledgedAt !== null) return 'acknowledged'
+  if (state.silencedAt !== null) return 'silenced'
+  return 'firing'
+}
+
+/**
+ * Why OnCall refuses `action` in `state` (its exact 400 text, checked in its order), or null when allowed.
+ * Attached and maintenance groups do not exist yet, so their refusals cannot arise.
+ */
+export function refusal(state: LifecycleState, action: LifecycleAction): string | null {
+  const acked = state.acknowledgedAt !== null
+  const resolved = state.resolvedAt !== null
+  const silenced = state.silencedAt !== null
+  switch (action) {
+    case 'acknowledge':
+      if (acked) return "Can't acknowledge an acknowledged alert group"
+      if (resolved) return "Can't acknowledge a resolved alert group"
+      return null
+    case 'unacknowledge':
+      if (!acked) return "Can't unacknowledge an unacknowledged alert group"
+      if (resolved) return "Can't unacknowledge a resolved alert group"
+      return null
+    case 'resolve':
+      if (resolved) return "Can't resolve a resolved alert group"
+      return null
+    case 'unresolve':
+      if (!resolved) return "Can't unresolve an unresolved alert group"
+      return null
+    case 'silence':
+      if (resolved) return "Can't silence a resolved alert group"
+      if (acked) return "Can't silence an acknowledged alert group"
+      return null
+    case 'unsilence':
+      if (!silenced) return "Can't unsilence an unsilenced alert group"
+      if (resolved) return "Can't unsilence a resolved alert group"
+      if (acked) return "Can't unsilence an acknowledged alert group"
+      return null
+  }
+}
+
+export interface AppliedAction {
+  readonly action: LifecycleAction
+  readonly actor: Actor
+  /** ISO instant. */
+  readonly at: string
+  /** For silence: seconds, with -1 (and 0) meaning forever. */
+  readonly delaySeconds?: number
+}
+
+/** The state after an allowed action, with OnCall's side effects (unresolve unacks, unack unsilences). */
+export function applyAction(state: LifecycleState, applied: AppliedAction): LifecycleState {
+  const { action, actor, at } = applied
+  switch (action) {
+    case 'acknowledge':
+      return { ...state, acknowledgedAt: at, acknowledgedBy: actor, silencedAt: null, silencedUntil: null }
+    case 'unacknowledge':
+      return { ...state, acknowledgedAt: null, acknowledgedBy: null, silencedAt: null, silencedUntil: null }
+    case 'resolve':
+      return { ...state, resolvedAt: at, resolvedBy: actor }
+    case 'unresolve':
+      return { ...initialLifecycle }
+    case 'silence': {
+      const delay = applied.delaySeconds ?? -1
+      const until = delay > 0 ? new Date(Date.parse(at) + delay * 1000).toISOString() : null
+      return { ...state, silencedAt: at, silencedUntil: until }
+    }
+    case 'unsilence':
+      return { ...state, silencedAt: null, silencedUntil: null }
+  }
+}

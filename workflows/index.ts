@@ -1,0 +1,2 @@
+// The worker's workflowsPath: workflow functions only.
+export { alertGroupWorkflow } from './alert-group'
