@@ -7,7 +7,10 @@ export interface Config {
   readonly temporal: { readonly address: string; readonly namespace: string; readonly taskQueue: string }
   readonly notifier: NotifierConfig
   readonly worker: { readonly shutdownGraceMs: number }
+  readonly logLevel: LogLevel
 }
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR'
 
 export type NotifierConfig =
   | { readonly kind: 'log' }
@@ -27,6 +30,10 @@ const envSchema = z.object({
   TOCSIN_NOTIFIER: z.preprocess(emptyAsUndefined, z.enum(['log', 'webhook']).default('log')),
   TOCSIN_NOTIFY_WEBHOOK_URL: urlString,
   TOCSIN_NOTIFY_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().positive().default(5000)),
+  TOCSIN_LOG_LEVEL: z.preprocess(
+    (value) => (typeof value === 'string' && value !== '' ? value.toUpperCase() : undefined),
+    z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+  ),
   TOCSIN_WORKER_SHUTDOWN_GRACE_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(10000)),
 })
 
@@ -56,6 +63,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE },
     notifier,
     worker: { shutdownGraceMs: e.TOCSIN_WORKER_SHUTDOWN_GRACE_MS },
+    logLevel: e.TOCSIN_LOG_LEVEL,
   })
 }
 

@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { escalationStatusQuery } from '../../workflows/messages'
 import { AlertGroupStateKey } from '../../workflows/search-attributes'
 import { createOrg, eventually, recordingNotifier, startStack, temporalAddress, type Stack } from '../../test/stack'
+import { temporalCliPath } from '../../test/temporal-dev-server'
 
 const run = promisify(execFile)
 const notifier = recordingNotifier()
@@ -98,6 +100,11 @@ test('pages two users, acknowledges and resolves through the API, and the workfl
   expect(resolved.text).toBe('')
   await handle.result()
   expect((await handle.describe()).status.name).toBe('COMPLETED')
+  if (process.env.TOCSIN_RECORD_HISTORY) {
+    // Refreshes the replay fixture: TOCSIN_RECORD_HISTORY=workflows/histories/<name>.json after a deliberate shape change.
+    const shown = await run(temporalCliPath(), ['workflow', 'show', '--address', temporalAddress(), '-w', handle.workflowId, '--output', 'json'])
+    writeFileSync(process.env.TOCSIN_RECORD_HISTORY, shown.stdout)
+  }
   const after = await org.call('GET', `/api/v1/alert_groups/${group.id}`)
   expect(after.body).toMatchObject({ state: 'resolved', resolved_by: org.adminUserId })
   const ackResolved = await org.call('POST', `/api/v1/alert_groups/${group.id}/acknowledge/`)
@@ -141,6 +148,7 @@ test('the ops script acknowledges and resolves straight through Temporal, and th
     TEMPORAL_ADDRESS: temporalAddress(),
     TEMPORAL_TASK_QUEUE: stack.taskQueue,
     DATABASE_URL: stack.dbUrl,
+    TOCSIN_LOG_LEVEL: 'WARN',
   }
   const tsx = path.join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx')
   const ops = path.join(__dirname, '..', 'cli', 'ops.ts')

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler } from 'express'
-import { z } from 'zod'
+import { type z } from 'zod'
 import { drfErrors } from './drf'
 
 /** An answer decided at the edge, in OnCall's shape: a status and a JSON body. */

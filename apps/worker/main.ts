@@ -1,4 +1,4 @@
-import { NativeConnection } from '@temporalio/worker'
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker'
 import { createDb } from '../../activities/db/connect'
 import { createNotifier } from '../../activities/notifications'
 import { loadConfig } from '../config'
@@ -6,6 +6,7 @@ import { createEscalationWorker } from './worker'
 
 async function main(): Promise<void> {
   const config = loadConfig()
+  Runtime.install({ logger: new DefaultLogger(config.logLevel) })
   const db = createDb(config.db.url)
   const connection = await NativeConnection.connect({ address: config.temporal.address })
   try {

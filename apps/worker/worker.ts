@@ -1,4 +1,4 @@
-import { NativeConnection, Worker } from '@temporalio/worker'
+import { type NativeConnection, Worker } from '@temporalio/worker'
 import { createActivities } from '../../activities'
 import type { Db } from '../../activities/db/connect'
 import type { Notifier } from '../../activities/notifications'

@@ -1,0 +1,95 @@
+// @ts-check
+import js from '@eslint/js'
+import globals from 'globals'
+import { builtinModules } from 'node:module'
+import tseslint from 'typescript-eslint'
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)]
+
+// Workflow code runs in Temporal's deterministic sandbox: no I/O modules, and activities only as types.
+const workflowImportBans = {
+  paths: [
+    ...nodeBuiltins.map((name) => ({ name, message: 'Workflow code is deterministic: do I/O in an activity.' })),
+    { name: 'pg', message: 'Workflows reach PostgreSQL only through activities.' },
+    { name: 'kysely', message: 'Workflows reach PostgreSQL only through activities.' },
+    { name: 'express', message: 'HTTP belongs to apps/api.' },
+    { name: '@temporalio/client', message: 'Workflows use @temporalio/workflow.' },
+    { name: '@temporalio/worker', message: 'Workflows use @temporalio/workflow.' },
+  ],
+  patterns: [
+    {
+      group: ['**/activities', '**/activities/**'],
+      allowTypeImports: true,
+      message: 'Import activities as types only and call them through proxyActivities.',
+    },
+    { group: ['**/apps/**'], message: 'Workflows do not depend on the apps.' },
+  ],
+}
+
+const clockBans = {
+  'no-restricted-properties': [
+    'error',
+    { object: 'Date', property: 'now', message: 'The core takes `now` as an argument.' },
+    { object: 'DateTime', property: 'now', message: 'The core takes `now` as an argument.' },
+    { object: 'DateTime', property: 'local', message: 'luxon with an explicit zone only.' },
+    { object: 'Math', property: 'random', message: 'The core is deterministic.' },
+  ],
+  'no-restricted-syntax': [
+    'error',
+    { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'The core takes `now` as an argument.' },
+    { selector: "CallExpression[callee.name='Date']", message: 'The core takes `now` as an argument.' },
+  ],
+  'no-restricted-globals': ['error', { name: 'Temporal', message: 'Node 26 Temporal.Now reads the real clock.' }],
+}
+
+export default tseslint.config(
+  { ignores: ['node_modules/', '.tools/', '.data/', 'dist/', 'coverage/', 'workflows/histories/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      globals: { ...globals.node },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      eqeqeq: ['error', 'smart'],
+    },
+  },
+  {
+    files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
+    // kysely's rule: migrations are frozen in time and typed against Kysely<any>, never the app's schema.
+    files: ['migrations/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    ignores: ['workflows/**/*.test.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', workflowImportBans] },
+  },
+  {
+    files: ['workflows/core/**/*.ts'],
+    ignores: ['workflows/core/**/*.test.ts'],
+    rules: {
+      ...clockBans,
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          ...workflowImportBans,
+          patterns: [...workflowImportBans.patterns, { group: ['@temporalio/*'], message: 'The core is plain TypeScript.' }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { ...globals.node }, sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+)
