@@ -3,6 +3,7 @@ import { pingDb } from '../../activities/db/connect'
 import { authenticate } from './auth'
 import type { ApiDeps } from './deps'
 import { errorHandler } from './errors'
+import { refuseNullCharacters } from './null-characters'
 import { alertGroupsRouter } from './routes/alert-groups'
 import { escalationRouter } from './routes/escalation'
 import { teamsRouter } from './routes/teams'
@@ -38,6 +39,7 @@ export function createApp(deps: ApiDeps): Express {
   const api = express.Router()
   api.use(express.json({ limit: JSON_BODY_LIMIT, strict: false }))
   api.use(authenticate(deps.db))
+  api.use(refuseNullCharacters)
   api.use(usersRouter(deps))
   api.use(teamsRouter(deps))
   api.use(escalationRouter(deps))

@@ -63,6 +63,7 @@ export function drfMessage(issue: z.core.$ZodIssue, input: unknown): string {
       if (issue.origin === 'array') return 'This list may not be empty.'
       return `Ensure this value is greater than or equal to ${issue.minimum}.`
     case 'invalid_value':
+      if (value === null) return 'This field may not be null.'
       return `"${String(value)}" is not a valid choice.`
     case 'invalid_format':
       if (issue.format === 'email') return 'Enter a valid email address.'
@@ -75,7 +76,10 @@ export function drfMessage(issue: z.core.$ZodIssue, input: unknown): string {
   }
 }
 
-/** Groups issues by field into DRF's nested shape; list items get one entry each (`{}` for valid ones). */
+/**
+ * Groups issues by field into DRF's nested shape: items of a list of objects get one entry each (`{}` for valid
+ * ones); a bad item of a list of plain values is reported under its index as a string, as DRF's ListField does.
+ */
 export function drfErrors(error: z.ZodError, input: unknown): DrfErrors {
   const body: DrfErrors = {}
   for (const issue of error.issues) {
@@ -99,7 +103,8 @@ function insert(container: DrfErrors | DrfErrorValue[], path: readonly PropertyK
     return
   }
   if (target[key] === undefined) {
-    if (typeof rest[0] === 'number') {
+    // A list of objects gets one entry per item; a list of plain values (DRF ListField) is keyed by index.
+    if (typeof rest[0] === 'number' && rest.length > 1) {
       const list = valueAt(input, [head as PropertyKey])
       const length = Array.isArray(list.value) ? list.value.length : 0
       target[key] = Array.from({ length }, () => ({}))

@@ -18,8 +18,9 @@ export const badRequest = (detail: string) => new ApiError(400, { detail })
 export const fieldError = (field: string, message: string) => new ApiError(400, { [field]: [message] })
 export const nonFieldError = (message: string) => new ApiError(400, { non_field_errors: [message] })
 
-/** Parses with a zod schema; failures become DRF field errors (400). */
-export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+/** Parses with a zod schema; failures become DRF field errors (400). No body at all is empty data, as in DRF. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  const input = raw === undefined ? {} : raw
   const result = schema.safeParse(input)
   if (!result.success) throw new ApiError(400, drfErrors(result.error, input))
   return result.data

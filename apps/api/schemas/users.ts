@@ -1,9 +1,9 @@
 import { z } from 'zod'
-import { emptyAsNull, ianaTimezone, text } from './common'
+import { emptyAsNull, ianaTimezone, plainString, text } from './common'
 
 export const roleSchema = z.enum(['admin', 'editor', 'viewer', 'none'])
 
-const slackSchema = z.object({ user_id: text(50), team_id: z.string().trim().max(50).nullable().optional() })
+const slackSchema = z.object({ user_id: text(50), team_id: plainString().trim().max(50).nullable().optional() })
 
 const userFields = {
   username: text(150),
@@ -12,7 +12,7 @@ const userFields = {
   timezone: emptyAsNull(ianaTimezone),
   phone_number: emptyAsNull(z.string().regex(/^\+[1-9]\d{6,14}$/, { message: 'Enter a valid phone number in E.164 form (+15551234567).' })),
   slack: slackSchema.nullable(),
-  teams: z.array(z.string().max(20)).max(500),
+  teams: z.array(plainString().max(20)).max(500),
 }
 
 /** POST /api/v1/users/ (Tocsin extension: OnCall imports users from Grafana). */
@@ -28,13 +28,23 @@ export const createUserSchema = z.object({
 /** PUT/PATCH /api/v1/users/{id}/: every field optional, as OnCall's update serializers are. */
 export const updateUserSchema = z.object(userFields).partial()
 
+// OnCall's numeric role filter values: 0 admin, 1 editor, 2 viewer, 3 none.
+const ROLE_NUMBERS: readonly string[] = ['0', '1', '2', '3']
+
 export const listUsersQuery = z.object({
   username: z.string().optional(),
   email: z.string().optional(),
   roles: z
     .union([z.string(), z.array(z.string())])
     .optional()
-    .transform((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value])),
+    .transform((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]))
+    // django-filter's MultipleChoiceFilter: an unknown value is a 400, never an unfiltered list.
+    .superRefine((values, ctx) => {
+      const bad = values.find((value) => !ROLE_NUMBERS.includes(value))
+      if (bad !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `Select a valid choice. ${bad} is not one of the available choices.` })
+      }
+    }),
   short: z.string().optional(),
 })
 
