@@ -9,7 +9,7 @@ log() { printf '[tocsin] %s\n' "$*" >&2; }
 ensure_node_modules() {
   if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
     log "installing npm dependencies (npm ci)"
-    (cd "$ROOT" && npm ci --no-audit --no-fund)
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=notice)
   fi
 }
 
