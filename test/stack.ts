@@ -156,6 +156,27 @@ export function caller(baseUrl: string, token: string | null) {
   }
 }
 
+/** Every row an organization owns, in a stable order: compare before and after a refused write. */
+export async function organizationRows(db: Db, organizationId: string) {
+  const [users, teams, members, tokens, alertGroups, alerts, notifications] = await Promise.all([
+    db.selectFrom('users').selectAll().where('organization_id', '=', organizationId).orderBy('pk').execute(),
+    db.selectFrom('teams').selectAll().where('organization_id', '=', organizationId).orderBy('pk').execute(),
+    db
+      .selectFrom('team_members')
+      .innerJoin('teams', 'teams.id', 'team_members.team_id')
+      .select(['team_members.team_id', 'team_members.user_id'])
+      .where('teams.organization_id', '=', organizationId)
+      .orderBy('team_members.team_id')
+      .orderBy('team_members.user_id')
+      .execute(),
+    db.selectFrom('api_tokens').select(['pk', 'user_id', 'revoked_at']).where('organization_id', '=', organizationId).orderBy('pk').execute(),
+    db.selectFrom('alert_groups').selectAll().where('organization_id', '=', organizationId).orderBy('pk').execute(),
+    db.selectFrom('alerts').select(['id', 'alert_group_id']).where('organization_id', '=', organizationId).orderBy('pk').execute(),
+    db.selectFrom('notifications').select(['id', 'idempotency_key']).where('organization_id', '=', organizationId).orderBy('id').execute(),
+  ])
+  return { users, teams, members, tokens, alertGroups, alerts, notifications }
+}
+
 /** Polls until `check` returns a value that is not undefined, or fails after `timeoutMs`. */
 export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { issueToken } from '../../activities/db/tokens.repo'
-import { caller, createOrg, startStack, type Stack } from '../../test/stack'
+import { caller, createOrg, organizationRows, startStack, type Stack } from '../../test/stack'
 
 // Authentication, RBAC and organization isolation (oncall-api.md 1.2, 1.3, 1.7; checklist rows 1, 2, 42).
 
@@ -55,22 +55,7 @@ beforeAll(async () => {
 })
 afterAll(() => stack.stop())
 
-async function rowsOfOrg(organizationId: string) {
-  const [users, teams, members, groups] = await Promise.all([
-    stack.db.selectFrom('users').selectAll().where('organization_id', '=', organizationId).orderBy('pk').execute(),
-    stack.db.selectFrom('teams').selectAll().where('organization_id', '=', organizationId).orderBy('pk').execute(),
-    stack.db
-      .selectFrom('team_members')
-      .innerJoin('users', 'users.id', 'team_members.user_id')
-      .select(['team_members.team_id', 'team_members.user_id'])
-      .where('users.organization_id', '=', organizationId)
-      .orderBy('team_members.team_id')
-      .orderBy('team_members.user_id')
-      .execute(),
-    stack.db.selectFrom('alert_groups').selectAll().where('organization_id', '=', organizationId).orderBy('pk').execute(),
-  ])
-  return { users, teams, members, groups }
-}
+const rowsOfOrg = (organizationId: string) => organizationRows(stack.db, organizationId)
 
 describe('authentication', () => {
   // Always three entries: jest hands a test.each callback with a spare parameter a `done` callback.

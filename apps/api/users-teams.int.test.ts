@@ -1,4 +1,4 @@
-import { createOrg, startStack, type ApiResponse, type Stack } from '../../test/stack'
+import { createOrg, organizationRows, startStack, type ApiResponse, type Stack } from '../../test/stack'
 
 // /api/v1/users and /api/v1/teams: OnCall's read shapes (oncall-api.md 2.5, 2.6; checklist rows 4, 42, 43, 44),
 // pagination (1.6), and Tocsin's write extensions under hostile input (1.5, 1.7).
@@ -38,22 +38,7 @@ beforeAll(async () => {
 })
 afterAll(() => stack.stop())
 
-async function snapshot(organizationId = org.organizationId) {
-  const [users, teams, members, tokens] = await Promise.all([
-    stack.db.selectFrom('users').selectAll().where('organization_id', '=', organizationId).orderBy('pk').execute(),
-    stack.db.selectFrom('teams').selectAll().where('organization_id', '=', organizationId).orderBy('pk').execute(),
-    stack.db
-      .selectFrom('team_members')
-      .innerJoin('teams', 'teams.id', 'team_members.team_id')
-      .select(['team_members.team_id', 'team_members.user_id'])
-      .where('teams.organization_id', '=', organizationId)
-      .orderBy('team_members.team_id')
-      .orderBy('team_members.user_id')
-      .execute(),
-    stack.db.selectFrom('api_tokens').select(['pk', 'user_id']).orderBy('pk').execute(),
-  ])
-  return { users, teams, members, tokens }
-}
+const snapshot = (organizationId = org.organizationId) => organizationRows(stack.db, organizationId)
 
 /** DRF's error body: every value a list of strings, or a nested object of the same kind. */
 function isDrfShaped(body: unknown): boolean {
