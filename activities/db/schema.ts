@@ -127,6 +127,106 @@ export interface AlertGroupEventsTable {
   idempotency_key: string
 }
 
+export interface EscalationChainsTable {
+  pk: Generated<string>
+  id: string
+  organization_id: string
+  team_id: string | null
+  name: string
+  created_at: Timestamp
+}
+
+export interface EscalationPoliciesTable {
+  pk: Generated<string>
+  id: string
+  organization_id: string
+  escalation_chain_id: string
+  position: number
+  type: string
+  important: ColumnType<boolean, boolean | undefined, boolean>
+  duration: number | null
+  users: ColumnType<string[], string[] | undefined, string[]>
+  schedule_id: string | null
+  team_to_notify: string | null
+  group_to_notify: string | null
+  action_to_trigger: string | null
+  notify_if_time_from: string | null
+  notify_if_time_to: string | null
+  num_alerts_in_window: number | null
+  num_minutes_in_window: number | null
+  severity: string | null
+  round_robin_index: ColumnType<number, number | undefined, number>
+  created_at: Timestamp
+}
+
+export interface SchedulesTable {
+  pk: Generated<string>
+  id: string
+  organization_id: string
+  team_id: string | null
+  name: string
+  type: 'web' | 'calendar' | 'ical'
+  time_zone: string | null
+  ical_url_primary: string | null
+  ical_url_overrides: string | null
+  enable_web_overrides: ColumnType<boolean, boolean | undefined, boolean>
+  slack_channel_id: string | null
+  slack_user_group_id: string | null
+  created_at: Timestamp
+}
+
+export interface UserGroupsTable {
+  pk: Generated<string>
+  id: string
+  organization_id: string
+  name: string
+  handle: string
+  created_at: Timestamp
+}
+
+export interface UserGroupMembersTable {
+  user_group_id: string
+  user_id: string
+}
+
+export interface WebhooksTable {
+  pk: Generated<string>
+  id: string
+  organization_id: string
+  team_id: string | null
+  name: string
+  is_webhook_enabled: ColumnType<boolean, boolean | undefined, boolean>
+  url: string
+  http_method: string
+  trigger_type: string
+  data: string | null
+  headers: string | null
+  trigger_template: string | null
+  username: string | null
+  password: string | null
+  authorization_header: string | null
+  forward_all: ColumnType<boolean, boolean | undefined, boolean>
+  integration_filter: string[] | null
+  preset: string | null
+  created_at: Timestamp
+  deleted_at: NullableTimestamp
+}
+
+export interface WebhookResponsesTable {
+  pk: Generated<string>
+  organization_id: string
+  webhook_id: string
+  timestamp: Timestamp
+  url: string | null
+  request_trigger: string | null
+  request_headers: string | null
+  request_data: string | null
+  status_code: number | null
+  content: string | null
+  event_data: string | null
+  idempotency_key: string | null
+}
+
 export interface Database {
   organizations: OrganizationsTable
   teams: TeamsTable
@@ -139,4 +239,11 @@ export interface Database {
   alerts: AlertsTable
   notifications: NotificationsTable
   alert_group_events: AlertGroupEventsTable
+  escalation_chains: EscalationChainsTable
+  escalation_policies: EscalationPoliciesTable
+  schedules: SchedulesTable
+  user_groups: UserGroupsTable
+  user_group_members: UserGroupMembersTable
+  webhooks: WebhooksTable
+  webhook_responses: WebhookResponsesTable
 }
