@@ -152,13 +152,23 @@ export async function updateUser(
   return updated ? getUser(db, organizationId, id) : undefined
 }
 
+/** Deletes a user and takes them out of every policy's user list (round-robin queues included). */
 export async function deleteUser(db: Db, organizationId: string, id: string): Promise<boolean> {
-  const result = await db
-    .deleteFrom('users')
-    .where('organization_id', '=', organizationId)
-    .where('id', '=', id)
-    .executeTakeFirst()
-  return Number(result.numDeletedRows) > 0
+  return db.transaction().execute(async (trx) => {
+    const result = await trx
+      .deleteFrom('users')
+      .where('organization_id', '=', organizationId)
+      .where('id', '=', id)
+      .executeTakeFirst()
+    if (Number(result.numDeletedRows) === 0) return false
+    await trx
+      .updateTable('escalation_policies')
+      .set({ users: sql<string[]>`array_remove(users, ${id})` })
+      .where('organization_id', '=', organizationId)
+      .where(sql<boolean>`${id} = any(users)`)
+      .execute()
+    return true
+  })
 }
 
 async function replaceMemberships(db: Db, userId: string, teamIds: readonly string[]): Promise<void> {

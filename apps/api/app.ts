@@ -6,6 +6,8 @@ import { errorHandler } from './errors'
 import { refuseNullCharacters } from './null-characters'
 import { alertGroupsRouter } from './routes/alert-groups'
 import { escalationRouter } from './routes/escalation'
+import { escalationChainsRouter } from './routes/escalation-chains'
+import { escalationPoliciesRouter } from './routes/escalation-policies'
 import { teamsRouter } from './routes/teams'
 import { usersRouter } from './routes/users'
 
@@ -42,6 +44,8 @@ export function createApp(deps: ApiDeps): Express {
   api.use(refuseNullCharacters)
   api.use(usersRouter(deps))
   api.use(teamsRouter(deps))
+  api.use(escalationChainsRouter(deps))
+  api.use(escalationPoliciesRouter(deps))
   api.use(escalationRouter(deps))
   api.use(alertGroupsRouter(deps))
   api.use((_req, res) => void res.status(404).json({ detail: 'Not found.' }))
