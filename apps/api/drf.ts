@@ -39,6 +39,8 @@ export function drfMessage(issue: z.core.$ZodIssue, input: unknown): string {
     case 'invalid_type':
       if (!present || value === undefined) return 'This field is required.'
       if (value === null) return 'This field may not be null.'
+      // A schema that names its own text (e.g. OnCall's time format message) keeps it.
+      if (!issue.message.startsWith('Invalid input')) return issue.message
       switch (issue.expected) {
         case 'string':
           return 'Not a valid string.'

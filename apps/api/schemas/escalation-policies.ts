@@ -59,7 +59,9 @@ const durationSchema = z
   .refine((v) => v >= MIN_WAIT_SECONDS, { message: 'Ensure this value is greater than or equal to 0:01:00.' })
   .refine((v) => v <= MAX_WAIT_SECONDS, { message: 'Ensure this value is less than or equal to 1 day, 0:00:00.' })
 
-const numericString = z.string().regex(/^\s*-?\d+(\.\d+)?\s*$/).transform(Number)
+// DRF's FloatField also reads numeric strings.
+const numericStringToNumber = (value: unknown) =>
+  typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value
 
 const utcTime = z
   .string({ error: 'Time has wrong format. Use one of these formats instead: hh:mm:ssZ.' })
@@ -78,7 +80,7 @@ export const policyFieldsSchema = z.object({
   position: z.int({ error: 'A valid integer is required.' }).optional(),
   manual_order: drfBoolean.optional(),
   important: drfBoolean.optional(),
-  duration: z.union([durationSchema, numericString.pipe(durationSchema)]).nullable().optional(),
+  duration: z.preprocess(numericStringToNumber, durationSchema.nullable()).optional(),
   persons_to_notify: z.array(reference).max(1000).nullable().optional(),
   persons_to_notify_next_each_time: z.array(reference).max(1000).nullable().optional(),
   notify_on_call_from_schedule: reference.nullable().optional(),
