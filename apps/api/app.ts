@@ -3,13 +3,17 @@ import { pingDb } from '../../activities/db/connect'
 import { authenticate } from './auth'
 import type { ApiDeps } from './deps'
 import { errorHandler } from './errors'
+import { openApiDocument } from './openapi'
 import { refuseNullCharacters } from './null-characters'
 import { alertGroupsRouter } from './routes/alert-groups'
 import { escalationRouter } from './routes/escalation'
 import { escalationChainsRouter } from './routes/escalation-chains'
 import { escalationPoliciesRouter } from './routes/escalation-policies'
+import { schedulesRouter } from './routes/schedules'
 import { teamsRouter } from './routes/teams'
+import { userGroupsRouter } from './routes/user-groups'
 import { usersRouter } from './routes/users'
+import { webhooksRouter } from './routes/webhooks'
 
 // Large enough for any real page request; OnCall clients never send more.
 const JSON_BODY_LIMIT = '1mb'
@@ -40,6 +44,8 @@ export function createApp(deps: ApiDeps): Express {
 
   const api = express.Router()
   api.use(express.json({ limit: JSON_BODY_LIMIT, strict: false }))
+  // The API's own description is public, like any API reference.
+  api.get('/openapi.json', (_req, res) => void res.json(openApiDocument(deps.publicUrl)))
   api.use(authenticate(deps.db))
   api.use(refuseNullCharacters)
   api.use(usersRouter(deps))
@@ -48,6 +54,9 @@ export function createApp(deps: ApiDeps): Express {
   api.use(escalationPoliciesRouter(deps))
   api.use(escalationRouter(deps))
   api.use(alertGroupsRouter(deps))
+  api.use(webhooksRouter(deps))
+  api.use(userGroupsRouter(deps))
+  api.use(schedulesRouter(deps))
   api.use((_req, res) => void res.status(404).json({ detail: 'Not found.' }))
   app.use('/api/v1', api)
 

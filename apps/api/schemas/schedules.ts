@@ -1,0 +1,61 @@
+import { z } from 'zod'
+import { drfBoolean, emptyAsNull, httpUrl, ianaTimezone, plainString, text } from './common'
+
+export const SCHEDULE_TYPES = ['ical', 'calendar', 'web'] as const
+export type ScheduleTypeName = (typeof SCHEDULE_TYPES)[number]
+
+// Slack is never connected in Tocsin: any id here is refused by the router, as OnCall refuses it without Slack.
+const slackSchema = z.object({
+  channel_id: plainString().max(100).nullable().optional(),
+  user_group_id: plainString().max(100).nullable().optional(),
+})
+
+const common = {
+  name: text(200),
+  team_id: emptyAsNull(plainString().max(100)).optional(),
+  slack: slackSchema.optional(),
+}
+const icalUrlOverrides = emptyAsNull(httpUrl)
+
+const typeFields = {
+  ical: { ...common, ical_url_primary: httpUrl, ical_url_overrides: icalUrlOverrides },
+  calendar: {
+    ...common,
+    time_zone: ianaTimezone,
+    ical_url_overrides: icalUrlOverrides,
+    enable_web_overrides: drfBoolean,
+  },
+  web: { ...common, time_zone: ianaTimezone },
+}
+
+/** POST /api/v1/schedules/, one schema per type (OnCall's polymorphic serializer); keys of other types are ignored. */
+export const createScheduleSchemas = {
+  ical: z.object({ ...typeFields.ical, ical_url_overrides: icalUrlOverrides.default(null) }),
+  calendar: z.object({
+    ...typeFields.calendar,
+    ical_url_overrides: icalUrlOverrides.default(null),
+    enable_web_overrides: drfBoolean.default(false),
+  }),
+  web: z.object(typeFields.web),
+} as const
+
+/**
+ * PUT/PATCH /api/v1/schedules/{id}/: the stored type picks the schema; every field optional and without defaults
+ * (a default here would reset an omitted field).
+ */
+export const updateScheduleSchemas = {
+  ical: z.object(typeFields.ical).partial(),
+  calendar: z.object(typeFields.calendar).partial(),
+  web: z.object(typeFields.web).partial(),
+} as const
+
+/** What any of the schemas yields, for the router to map onto columns. */
+export interface ScheduleRequest {
+  name?: string
+  team_id?: string | null
+  slack?: { channel_id?: string | null; user_group_id?: string | null }
+  time_zone?: string
+  ical_url_primary?: string
+  ical_url_overrides?: string | null
+  enable_web_overrides?: boolean
+}
