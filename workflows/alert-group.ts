@@ -9,7 +9,14 @@ import {
 import type { Activities } from '../activities'
 import { applyAction, initialLifecycle, publicState, refusal, type LifecycleAction, type LifecycleState } from './core/lifecycle'
 import type { ActionRequest, AddRespondersRequest, AlertGroupWorkflowInput, DirectPage } from './core/types'
-import { ACTION_REFUSED, acknowledgeUpdate, addRespondersUpdate, escalationStatusQuery, resolveUpdate } from './messages'
+import {
+  ACTION_REFUSED,
+  acknowledgeUpdate,
+  addRespondersUpdate,
+  escalationStatusQuery,
+  newAlertSignal,
+  resolveUpdate,
+} from './messages'
 import { AlertGroupStateKey } from './search-attributes'
 
 const { recordAlertGroupCreated, recordAlertGroupAction } = proxyActivities<Activities>({
@@ -25,6 +32,8 @@ const { notifyUser } = proxyActivities<Activities>({
 
 type RecordedAction = Extract<LifecycleAction, 'acknowledge' | 'resolve'>
 
+const RECENT_ALERT_IDS = 1000
+
 const refuse = (message: string) => ApplicationFailure.create({ type: ACTION_REFUSED, message, nonRetryable: true })
 
 /** One alert group's escalation, from creation until it is resolved. */
@@ -34,6 +43,8 @@ export async function alertGroupWorkflow(input: AlertGroupWorkflowInput): Promis
   let actionCount = 0
   let pageCount = 0
   let notificationsSent = 0
+  let alertsCount = 1
+  const seenAlerts = new Set<string>([alertGroup.firstAlert.id])
   const inFlight = new Set<Promise<void>>()
 
   const page = (users: readonly DirectPage[], step: string) => {
@@ -87,12 +98,21 @@ export async function alertGroupWorkflow(input: AlertGroupWorkflowInput): Promis
       },
     },
   )
+  setHandler(newAlertSignal, ({ alertId }) => {
+    // Signals are delivered at least once from the ingestion side; count each alert once.
+    if (seenAlerts.has(alertId)) return
+    seenAlerts.add(alertId)
+    // A redelivery comes right after the original, so remembering the latest ids is enough.
+    if (seenAlerts.size > RECENT_ALERT_IDS) seenAlerts.delete(seenAlerts.values().next().value as string)
+    alertsCount += 1
+  })
   setHandler(escalationStatusQuery, () => ({
     alertGroupId: alertGroup.id,
     state: publicState(lifecycle),
     lifecycle,
     notificationsSent,
     pendingNotifications: inFlight.size,
+    alertsCount,
   }))
 
   await recordAlertGroupCreated({ group: alertGroup, createdBy: input.createdBy })

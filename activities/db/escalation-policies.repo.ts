@@ -1,4 +1,5 @@
 import { sql } from 'kysely'
+import type { ChainSnapshot, StepType } from '../../workflows/core/types'
 import type { Db } from './connect'
 import { newPublicId } from './ids'
 import { placeNew, reposition, type Ordered, type Reordering } from './ordering'
@@ -212,4 +213,46 @@ export async function existingIds(
   if (table === 'webhooks') query = query.where(sql.ref('deleted_at'), 'is', null)
   const found = new Set((await query.execute()).map((row) => row.id))
   return [...new Set(ids)].filter((id) => found.has(id))
+}
+
+/**
+ * The chain as a running escalation freezes it (OnCall's snapshot): its steps in order with their settings.
+ * What steps point to (schedules, teams, groups, webhooks, users' rules) stays live and is read at step time.
+ */
+export async function loadChainSnapshot(db: Db, organizationId: string, chainId: string): Promise<ChainSnapshot | null> {
+  const chain = await db
+    .selectFrom('escalation_chains')
+    .select(['id', 'name'])
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', chainId)
+    .executeTakeFirst()
+  if (!chain) return null
+  const policies = await db
+    .selectFrom('escalation_policies')
+    .select(columns)
+    .where('organization_id', '=', organizationId)
+    .where('escalation_chain_id', '=', chainId)
+    .orderBy('position')
+    .orderBy('pk')
+    .execute()
+  return {
+    chainId: chain.id,
+    chainName: chain.name,
+    steps: policies.map((p) => ({
+      policyId: p.id,
+      type: p.type as StepType,
+      important: p.important,
+      durationSeconds: p.duration,
+      userIds: p.users,
+      scheduleId: p.schedule_id,
+      teamId: p.team_to_notify,
+      userGroupId: p.group_to_notify,
+      webhookId: p.action_to_trigger,
+      timeFrom: p.notify_if_time_from,
+      timeTo: p.notify_if_time_to,
+      numAlertsInWindow: p.num_alerts_in_window,
+      numMinutesInWindow: p.num_minutes_in_window,
+      severity: p.severity,
+    })),
+  }
 }

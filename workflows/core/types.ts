@@ -28,11 +28,65 @@ export interface DirectPage {
   readonly important: boolean
 }
 
+/** The public step types of an escalation policy (OnCall's, plus IRM's schedule lookahead). */
+export type StepType =
+  | 'wait'
+  | 'notify_persons'
+  | 'notify_person_next_each_time'
+  | 'notify_on_call_from_schedule'
+  | 'notify_next_on_call_from_schedule'
+  | 'notify_user_group'
+  | 'notify_team_members'
+  | 'trigger_webhook'
+  | 'resolve'
+  | 'notify_whole_channel'
+  | 'notify_if_time_from_to'
+  | 'notify_if_num_alerts_in_window'
+  | 'repeat_escalation'
+  | 'declare_incident'
+
+/** One policy as frozen when the escalation (re)starts; what it points to is read live when the step runs. */
+export interface StepSnapshot {
+  readonly policyId: string
+  readonly type: StepType
+  readonly important: boolean
+  /** wait; seconds (the API enforces 60..86400, tests may use less). */
+  readonly durationSeconds: number | null
+  /** notify_persons and the round-robin queue, in order. */
+  readonly userIds: readonly string[]
+  readonly scheduleId: string | null
+  readonly teamId: string | null
+  readonly userGroupId: string | null
+  readonly webhookId: string | null
+  /** notify_if_time_from_to, `HH:MM:SSZ` (UTC). */
+  readonly timeFrom: string | null
+  readonly timeTo: string | null
+  readonly numAlertsInWindow: number | null
+  readonly numMinutesInWindow: number | null
+  readonly severity: string | null
+}
+
+/** An escalation chain as frozen at (re)start, as OnCall snapshots it. */
+export interface ChainSnapshot {
+  readonly chainId: string
+  readonly chainName: string
+  readonly steps: readonly StepSnapshot[]
+}
+
 export interface AlertGroupWorkflowInput {
   readonly alertGroup: AlertGroupRecord
   /** Who created it (the paging user), or null for an alert from an integration. */
   readonly createdBy: Actor | null
   readonly directPages: readonly DirectPage[]
+  /** The route's chain, frozen by the caller when the group is created; null or absent when nothing escalates. */
+  readonly escalation?: ChainSnapshot | null
+}
+
+/** Another alert grouped into a running alert group (signal). */
+export interface NewAlert {
+  readonly alertId: string
+  /** ISO instant the alert was accepted. */
+  readonly receivedAt: string
 }
 
 export interface AddRespondersRequest {
