@@ -1,11 +1,15 @@
 import type { Migration, MigrationProvider } from 'kysely'
 import * as foundation from './20261201T000000Z-foundation'
 import * as configuration from './20261201T010000Z-configuration'
+import * as schedules from './20261201T020000Z-schedules'
+import * as ingestion from './20261201T030000Z-ingestion'
 
 // @NOTE An explicit, append-only list: a globbing provider breaks once the code is bundled or compiled.
 const migrations: Record<string, Migration> = {
   '20261201T000000Z-foundation': foundation,
   '20261201T010000Z-configuration': configuration,
+  '20261201T020000Z-schedules': schedules,
+  '20261201T030000Z-ingestion': ingestion,
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -36,10 +36,19 @@ export function placeNew(
 ): Reordering {
   const appended = maxOrder(existing) + 1
   const changes: Reordering = new Map([[newId, appended]])
-  if (position === undefined || (position === -1 && !manualOrder)) return changes
+  if (position === undefined || (position === -1 && !manualOrder)) return withinBounds(changes)
   check(position)
-  if (manualOrder) return swapInto([...existing, { id: newId, order: appended }], newId, position)
-  return moveTo([...existing, { id: newId, order: appended }], newId, position)
+  if (manualOrder) return withinBounds(swapInto([...existing, { id: newId, order: appended }], newId, position))
+  return withinBounds(moveTo([...existing, { id: newId, order: appended }], newId, position))
+}
+
+/**
+ * A chain whose last row holds MAX_ORDER has no room to append (or to shift that row down): refused as an invalid
+ * position instead of overflowing the integer column. (Moving existing rows never passes their largest order.)
+ */
+function withinBounds(changes: Reordering): Reordering {
+  for (const order of changes.values()) if (order > MAX_ORDER) throw new InvalidPositionError('no position left')
+  return changes
 }
 
 /** Moving an existing row to `position` (-1 means the current last place), or swapping it under manual_order. */

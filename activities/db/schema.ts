@@ -1,4 +1,6 @@
 import type { ColumnType, Generated } from 'kysely'
+import type { IngestionTables } from './schema-ingestion'
+import type { SchedulesTables } from './schema-schedules'
 
 // Table types, declared once. Timestamps are read as PostgreSQL's text (microsecond precision, UTC session),
 // because OnCall's wire format keeps microseconds and a JS Date would drop them.
@@ -227,7 +229,7 @@ export interface WebhookResponsesTable {
   idempotency_key: string | null
 }
 
-export interface Database {
+export interface Database extends SchedulesTables, IngestionTables {
   organizations: OrganizationsTable
   teams: TeamsTable
   users: UsersTable

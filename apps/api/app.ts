@@ -57,6 +57,8 @@ export function createApp(deps: ApiDeps): Express {
   api.use(webhooksRouter(deps))
   api.use(userGroupsRouter(deps))
   api.use(schedulesRouter(deps))
+  // schedules issue: on-call shifts and on-call views mount here
+  // ingestion issue: integrations, routes and alerts mount here
   api.use((_req, res) => void res.status(404).json({ detail: 'Not found.' }))
   app.use('/api/v1', api)
 

@@ -122,6 +122,8 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
     PATCH: { summary: 'Update a schedule (not web schedules)', permission: 'editor', body: scheduleBody(updateScheduleSchemas), responses: updated('The schedule') },
     DELETE: { summary: 'Delete a schedule', permission: 'editor', responses: deleted },
   },
+  // schedules issue: on-call shifts, final_shifts, on-call views go here
+  // ingestion issue: integrations, routes and alerts go here
   '/escalation': {
     POST: {
       summary: 'Page users directly, or add responders to an alert group',
