@@ -87,7 +87,7 @@ export function drfErrors(error: z.ZodError, input: unknown): DrfErrors {
   // DRF validates a value only once it has the field's type; zod still runs length checks on anything that has a
   // length (`"name": []` would add "This list may not be empty."), so a type error is its path's only error.
   const pathKey = (path: readonly PropertyKey[]) => JSON.stringify(path.map(String))
-  const mistyped = new Set(error.issues.filter((issue) => issue.code === 'invalid_type').map((issue) => pathKey(issue.path)))
+  const mistyped = new Set(error.issues.filter((i) => i.code === 'invalid_type').map((i) => pathKey(i.path)))
   for (const issue of error.issues) {
     if (issue.code !== 'invalid_type' && mistyped.has(pathKey(issue.path))) continue
     const path = issue.path.length === 0 ? ['non_field_errors'] : issue.path
