@@ -16,6 +16,8 @@ const common = {
   slack: slackSchema.optional(),
 }
 const icalUrlOverrides = emptyAsNull(httpUrl)
+// On-call shift ids; unknown ids are dropped, as OnCall's UsersFilteredByOrganizationField-like field does.
+const shifts = z.array(plainString().max(100)).max(1000).nullable().optional()
 
 const typeFields = {
   ical: { ...common, ical_url_primary: httpUrl, ical_url_overrides: icalUrlOverrides },
@@ -24,8 +26,9 @@ const typeFields = {
     time_zone: ianaTimezone,
     ical_url_overrides: icalUrlOverrides,
     enable_web_overrides: drfBoolean,
+    shifts,
   },
-  web: { ...common, time_zone: ianaTimezone },
+  web: { ...common, time_zone: ianaTimezone, shifts },
 }
 
 /** POST /api/v1/schedules/, one schema per type (OnCall's polymorphic serializer); keys of other types are ignored. */
@@ -58,4 +61,33 @@ export interface ScheduleRequest {
   ical_url_primary?: string
   ical_url_overrides?: string | null
   enable_web_overrides?: boolean
+  shifts?: string[] | null
 }
+
+const DATE_OR_DATETIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2})?$/
+const dateFormat = {
+  message: 'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm, YYYY-MM-DD.',
+}
+const finalShiftsDate = z
+  .string(dateFormat)
+  .regex(DATE_OR_DATETIME, dateFormat)
+  .refine((value) => {
+    const parsed = Date.parse(value.length === 10 ? `${value}T00:00Z` : `${value}Z`)
+    // Date.parse rolls 2021-02-30 over; the round trip refuses impossible dates.
+    return !Number.isNaN(parsed) && new Date(parsed).toISOString().startsWith(value)
+  }, dateFormat)
+
+/** GET /schedules/{id}/final_shifts/: both bounds, UTC, a date or a date with hours and minutes. */
+export const finalShiftsQuery = z.object({ start_date: finalShiftsDate, end_date: finalShiftsDate })
+
+const instantFormat = {
+  message: 'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].',
+}
+/** GET /schedules/{id}/oncall/?at= (Tocsin extension): an ISO instant with its offset; omitted means now. */
+export const onCallAtQuery = z.object({
+  at: z
+    .string(instantFormat)
+    .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/, instantFormat)
+    .refine((value) => !Number.isNaN(Date.parse(value)) && Math.abs(Date.parse(value)) < 8.64e15, instantFormat)
+    .optional(),
+})
