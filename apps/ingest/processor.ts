@@ -1,0 +1,443 @@
+import { WorkflowNotFoundError } from '@temporalio/common'
+import { sql } from 'kysely'
+import { appendEvent } from '../../activities/db/alert-groups.repo'
+import type { Db } from '../../activities/db/connect'
+import { loadChainSnapshot } from '../../activities/db/escalation-policies.repo'
+import {
+  deleteInboxRow,
+  deleteInboxRows,
+  findLatestResolvedGroup,
+  findOpenGroup,
+  inboxBatch,
+  insertAlert,
+  insertAlerts,
+  insertGroupingAlertGroup,
+  integrationsWithWork,
+  pruneRateCounters,
+  recordInboxFailure,
+  type InboxRow,
+  type OpenGroup,
+} from '../../activities/db/ingestion.repo'
+import { expiredMaintenances, getIntegration, type IntegrationRow } from '../../activities/db/integrations.repo'
+import { routesOfIntegration, type RouteRow } from '../../activities/db/routes.repo'
+import type { AlertGroupRecord } from '../../workflows/core/types'
+import { alertGroupWorkflowId, newAlertSignal } from '../../workflows/messages'
+import type { Escalations } from '../escalations'
+import { evaluateAlerts, type AlertFacts, type StoredTemplates } from './formats'
+import { stopMaintenance } from './maintenance'
+import { sharedTemplateEngine, type TemplateEngine } from './templates'
+
+// Drains ingest_inbox into alert groups. One processor per API process; they share the work by integration
+// (a session advisory lock, released by PostgreSQL if the process dies), so an integration's alerts are grouped
+// in arrival order, keys in parallel. Each alert is one transaction: the inbox row, the alert, a new group and
+// its workflow start commit together; a crash anywhere leaves the row to be processed again, and every step is
+// idempotent (alert and group ids were fixed at acceptance, the workflow counts each alert id once).
+
+export interface ProcessorOptions {
+  /** Grouping keys processed at once within an integration. */
+  readonly keyConcurrency?: number
+  /** Integrations processed at once. */
+  readonly integrationConcurrency?: number
+  readonly batchSize?: number
+  /** Idle poll, for alerts accepted by other processes. */
+  readonly pollMs?: number
+  /** After a partial batch, wait this long for more alerts: fewer, fuller passes under load. */
+  readonly coalesceMs?: number
+  readonly templates?: TemplateEngine
+}
+
+const LEASE_CLASS = 7_466_001
+const SWEEP_EVERY_MS = 1000
+const RATE_HISTORY_SECONDS = 3600
+// A workflow that vanished without the database saying "resolved" (terminated by hand) must not block a key forever.
+const CLOSED_GROUP_RETRIES = 3
+// Consecutive plain alerts of one key share a transaction, and their signals go out together (the workflow
+// then takes several in one task): what keeps a storm cheap for PostgreSQL and Temporal alike.
+const CHUNK = 100
+
+class GroupClosedError extends Error {
+  override name = 'GroupClosedError'
+}
+
+function isClosed(err: unknown): boolean {
+  if (err instanceof WorkflowNotFoundError) return true
+  const message = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : ''
+  return /workflow execution already completed|not found/i.test(message)
+}
+
+async function limited<T>(items: readonly T[], concurrency: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const lanes = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (next < items.length) await run(items[next++] as T)
+  })
+  await Promise.all(lanes)
+}
+
+export class IngestionProcessor {
+  private running: Promise<void> | undefined
+  private stopping = false
+  private wake: (() => void) | undefined
+  private kicked = false
+  private lastSweep = 0
+  private readonly templates: TemplateEngine
+  private readonly keyConcurrency: number
+  private readonly integrationConcurrency: number
+  private readonly batchSize: number
+  private readonly pollMs: number
+  private readonly coalesceMs: number
+
+  constructor(
+    private readonly db: Db,
+    private readonly escalations: Escalations,
+    private readonly log: (message: string, err?: unknown) => void,
+    options: ProcessorOptions = {},
+  ) {
+    this.templates = options.templates ?? sharedTemplateEngine()
+    this.keyConcurrency = options.keyConcurrency ?? 8
+    this.integrationConcurrency = options.integrationConcurrency ?? 2
+    this.batchSize = options.batchSize ?? 2000
+    this.pollMs = options.pollMs ?? 250
+    this.coalesceMs = options.coalesceMs ?? 20
+  }
+
+  /** Starts (or, after stop(), restarts) the loop. */
+  start(): void {
+    if (this.running && !this.stopping) return
+    this.stopping = false
+    this.running = this.loop()
+  }
+
+  /** Finishes the alert in hand; what is left stays in the inbox for the next processor. */
+  async stop(): Promise<void> {
+    this.stopping = true
+    this.wake?.()
+    await this.running
+  }
+
+  /** New work accepted in this process: no need to wait for the poll. */
+  kick(): void {
+    this.kicked = true
+    this.wake?.()
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      let done = 0
+      try {
+        done = await this.drainOnce()
+        if (Date.now() - this.lastSweep > SWEEP_EVERY_MS) await this.sweep()
+      } catch (err) {
+        this.log('ingestion processor pass failed', err)
+      }
+      if (done === 0 && !this.stopping) await this.idle()
+      else if (done < this.batchSize && !this.stopping) await new Promise((r) => setTimeout(r, this.coalesceMs))
+    }
+  }
+
+  private idle(): Promise<void> {
+    if (this.kicked) {
+      this.kicked = false
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(finish, this.pollMs)
+      function finish() {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.wake = () => {
+        this.wake = undefined
+        this.kicked = false
+        finish()
+      }
+    })
+  }
+
+  /** One pass over what is waiting now; returns how many inbox rows it finished. */
+  async drainOnce(): Promise<number> {
+    const integrations = await integrationsWithWork(this.db, this.integrationConcurrency * 4)
+    let done = 0
+    await limited(integrations, this.integrationConcurrency, async (integrationId) => {
+      done += await this.withLease(integrationId, () => this.processIntegration(integrationId))
+    })
+    return done
+  }
+
+  private async sweep(): Promise<void> {
+    this.lastSweep = Date.now()
+    for (const expired of await expiredMaintenances(this.db)) {
+      await stopMaintenance(this.db, this.escalations, expired.organization_id, expired.id, expired.maintenance_group_id)
+    }
+    await pruneRateCounters(this.db, RATE_HISTORY_SECONDS)
+  }
+
+  private withLease(integrationId: string, run: () => Promise<number>): Promise<number> {
+    return this.db.connection().execute(async (conn) => {
+      const lock = sql<{ locked: boolean }>`select pg_try_advisory_lock(${LEASE_CLASS}, hashtext(${integrationId})) as locked`
+      const { rows } = await lock.execute(conn)
+      if (!rows[0]?.locked) return 0
+      try {
+        return await run()
+      } finally {
+        await sql`select pg_advisory_unlock(${LEASE_CLASS}, hashtext(${integrationId}))`.execute(conn)
+      }
+    })
+  }
+
+  private async processIntegration(integrationId: string): Promise<number> {
+    const rows = await inboxBatch(this.db, integrationId, this.batchSize)
+    if (rows.length === 0) return 0
+    const integration = await loadIntegration(this.db, integrationId)
+    if (!integration) {
+      // Deleted since acceptance: OnCall drops alerts of deleted integrations too.
+      for (const row of rows) await deleteInboxRow(this.db, row.id)
+      return rows.length
+    }
+    const routes = await routesOfIntegration(this.db, integration.organization_id, integration.id)
+    const pending = rows.filter((r) => r.state === 'pending')
+    const facts = await evaluateAlerts(
+      this.templates,
+      {
+        type: integration.type,
+        name: integration.name,
+        templates: integration.templates as StoredTemplates,
+        routes: routes.map((r) => ({ id: r.id, isDefault: r.is_default, routingType: r.routing_type, routingRegex: r.routing_regex })),
+      },
+      pending.map((r) => r.payload),
+    )
+    const factsOf = new Map(pending.map((row, i) => [row.id, facts[i] as AlertFacts]))
+    // Same key, same lane, in arrival order: a resolve never overtakes the firing alert before it.
+    const lanes = new Map<string, InboxRow[]>()
+    for (const row of rows) {
+      const f = factsOf.get(row.id)
+      const key = f ? `${f.routeId}:${f.distinction}` : `group:${row.alert_group_id}`
+      lanes.set(key, [...(lanes.get(key) ?? []), row])
+    }
+    let done = 0
+    const plain = (row: InboxRow | undefined) => {
+      const f = row && row.state === 'pending' ? factsOf.get(row.id) : undefined
+      return f !== undefined && !(f.resolve && integration.allow_source_based_resolving) && !f.acknowledge
+    }
+    await limited([...lanes.values()], this.keyConcurrency, async (lane) => {
+      let i = 0
+      while (i < lane.length) {
+        const row = lane[i] as InboxRow
+        let end = i + 1
+        if (plain(row)) while (end < lane.length && end - i < CHUNK && plain(lane[end])) end++
+        const chunk = lane.slice(i, end)
+        try {
+          if (chunk.length > 1) await this.processChunk(chunk, factsOf.get(row.id) as AlertFacts, integration, routes)
+          else await this.processRow(row, factsOf.get(row.id), integration, routes)
+          done += chunk.length
+        } catch (err) {
+          // The rest of the lane waits: a later alert of this key must not overtake this one.
+          this.log(`ingestion of alert ${row.alert_id} failed; it stays queued`, err)
+          await recordInboxFailure(this.db, row.id, err instanceof Error ? err.message : String(err)).catch(() => undefined)
+          return
+        }
+        i = end
+      }
+    })
+    return done
+  }
+
+  async processRow(row: InboxRow, facts: AlertFacts | undefined, integration: IntegrationRow, routes: RouteRow[]): Promise<void> {
+    if (row.state === 'action' || !facts) return this.applyAction(row)
+    const action = await this.db.transaction().execute((trx) => this.group(trx, row, facts, integration, routes))
+    if (action) await this.applyAction({ ...row, ...action })
+  }
+
+  /** Several alerts of one key without signals: one transaction, one group lookup, signals sent together. */
+  async processChunk(chunk: InboxRow[], facts: AlertFacts, integration: IntegrationRow, routes: RouteRow[]): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const locked = await trx
+        .selectFrom('ingest_inbox')
+        .select('id')
+        .where('id', 'in', chunk.map((r) => r.id))
+        .where('state', '=', 'pending')
+        .forUpdate()
+        .execute()
+      const ids = new Set(locked.map((r) => r.id))
+      const rows = chunk.filter((r) => ids.has(r.id))
+      if (rows.length === 0) return
+      const org = integration.organization_id
+      const mode = maintenanceMode(integration)
+      let group: OpenGroup | undefined
+      let joiners = rows
+      if (mode === 'maintenance' && integration.maintenance_group_id) {
+        group = { id: integration.maintenance_group_id, workflow_id: alertGroupWorkflowId(integration.maintenance_group_id) }
+      } else {
+        group = await findOpenGroup(trx, org, integration.id, facts.routeId, facts.distinction)
+        if (!group) {
+          const first = rows[0] as InboxRow
+          const id = await this.create(trx, first, facts, integration, routes, mode, async (winner) => {
+            await insertAlert(trx, { id: first.alert_id, organizationId: org, alertGroupId: winner.id, payload: first.payload, createdAt: first.received_at })
+            await this.signal(winner, first, first.attempts >= CLOSED_GROUP_RETRIES)
+            return winner.id
+          })
+          group = { id, workflow_id: alertGroupWorkflowId(id) }
+          joiners = rows.slice(1)
+        }
+      }
+      const target = group
+      await insertAlerts(
+        trx,
+        joiners.map((r) => ({ id: r.alert_id, organizationId: org, alertGroupId: target.id, payload: r.payload, createdAt: r.received_at })),
+      )
+      const tolerate = mode === 'maintenance' || rows.some((r) => r.attempts >= CLOSED_GROUP_RETRIES)
+      await Promise.all(joiners.map((r) => this.signal(target, r, tolerate)))
+      await deleteInboxRows(trx, rows.map((r) => r.id))
+    })
+  }
+
+  /** Puts the alert in its group (or a new one) and says which resolve/acknowledge signal is still to apply. */
+  private async group(
+    trx: Db,
+    row: InboxRow,
+    facts: AlertFacts,
+    integration: IntegrationRow,
+    routes: RouteRow[],
+  ): Promise<{ alert_group_id: string; pending_action: 'resolve' | 'acknowledge' } | undefined> {
+    const locked = await trx.selectFrom('ingest_inbox').select('state').where('id', '=', row.id).forUpdate().executeTakeFirst()
+    if (!locked || locked.state !== 'pending') return undefined
+    const org = integration.organization_id
+    const alert = { id: row.alert_id, organizationId: org, payload: row.payload, createdAt: row.received_at }
+    const mode = maintenanceMode(integration)
+
+    if (mode === 'maintenance' && integration.maintenance_group_id) {
+      await insertAlert(trx, { ...alert, alertGroupId: integration.maintenance_group_id })
+      await this.signal({ id: integration.maintenance_group_id, workflow_id: alertGroupWorkflowId(integration.maintenance_group_id) }, row, true)
+      await deleteInboxRow(trx, row.id)
+      return undefined
+    }
+
+    const join = async (group: OpenGroup) => {
+      await insertAlert(trx, { ...alert, alertGroupId: group.id })
+      await this.signal(group, row, row.attempts >= CLOSED_GROUP_RETRIES)
+      return group.id
+    }
+    let groupId: string
+    const open = await findOpenGroup(trx, org, integration.id, facts.routeId, facts.distinction)
+    if (open) {
+      groupId = await join(open)
+    } else {
+      const resolved =
+        facts.resolve && integration.allow_source_based_resolving
+          ? await findLatestResolvedGroup(trx, org, integration.id, facts.distinction)
+          : undefined
+      if (resolved) {
+        // A late resolve signal joins the group it resolves, as OnCall does; nothing to act on.
+        await insertAlert(trx, { ...alert, alertGroupId: resolved.id })
+        await deleteInboxRow(trx, row.id)
+        return undefined
+      }
+      groupId = await this.create(trx, row, facts, integration, routes, mode, join)
+    }
+    const pendingAction = facts.resolve && integration.allow_source_based_resolving ? 'resolve' : facts.acknowledge ? 'acknowledge' : null
+    if (!pendingAction) {
+      await deleteInboxRow(trx, row.id)
+      return undefined
+    }
+    await trx
+      .updateTable('ingest_inbox')
+      .set({ state: 'action', alert_group_id: groupId, pending_action: pendingAction })
+      .where('id', '=', row.id)
+      .execute()
+    return { alert_group_id: groupId, pending_action: pendingAction }
+  }
+
+  private async create(
+    trx: Db,
+    row: InboxRow,
+    facts: AlertFacts,
+    integration: IntegrationRow,
+    routes: RouteRow[],
+    mode: 'debug' | 'maintenance' | null,
+    join: (group: OpenGroup) => Promise<string>,
+  ): Promise<string> {
+    const org = integration.organization_id
+    const id = row.candidate_group_id
+    const record: AlertGroupRecord = {
+      id,
+      organizationId: org,
+      integrationId: integration.id,
+      routeId: facts.routeId,
+      teamId: integration.team_id,
+      title: facts.title,
+      message: null,
+      sourceUrl: facts.sourceLink,
+      workflowId: alertGroupWorkflowId(id),
+      createdAt: new Date(toIso(row.received_at)).toISOString(),
+      firstAlert: { id: row.alert_id, payload: row.payload },
+    }
+    const inserted = await insertGroupingAlertGroup(trx, { ...record, routeId: facts.routeId, createdAt: row.received_at, distinction: facts.distinction })
+    if (!inserted) {
+      // Another processor opened the group first (the unique index on open groups decided): join it.
+      const winner = await findOpenGroup(trx, org, integration.id, facts.routeId, facts.distinction)
+      if (winner) return join(winner)
+      const mine = await trx.selectFrom('alert_groups').select('id').where('id', '=', id).executeTakeFirst()
+      if (!mine) throw new Error(`alert group for alert ${row.alert_id} could be neither created nor found`)
+      // An earlier attempt's workflow recorded it (its commit was lost): carry on with it.
+      await trx.updateTable('alert_groups').set({ distinction: facts.distinction }).where('id', '=', id).where('distinction', 'is', null).execute()
+    }
+    await insertAlert(trx, { id: row.alert_id, organizationId: org, alertGroupId: id, payload: row.payload, createdAt: row.received_at })
+    const route = routes.find((r) => r.id === facts.routeId)
+    const chainId = route?.escalation_chain_id ?? null
+    const escalation = mode === null && chainId !== null ? await loadChainSnapshot(trx, org, chainId) : null
+    if (escalation === null) {
+      const reason =
+        mode === 'debug'
+          ? 'integration is in debug mode, skipping escalation'
+          : chainId === null
+            ? 'alert group assigned to a route with no escalation chain, skipping escalation'
+            : 'the route\'s escalation chain no longer exists, skipping escalation'
+      await appendEvent(trx, org, id, {
+        kind: 'escalation_skipped',
+        // Just after "created", which the workflow records at the creation instant.
+        at: new Date(Date.parse(record.createdAt) + 1).toISOString(),
+        actor: null,
+        detail: { reason, route_id: facts.routeId },
+        idempotencyKey: `${record.workflowId}:escalation-skipped`,
+      })
+    }
+    await this.escalations.start({ alertGroup: record, createdBy: null, directPages: [], escalation })
+    return id
+  }
+
+  private async signal(group: OpenGroup, row: InboxRow, tolerateClosed: boolean): Promise<void> {
+    const receivedAt = new Date(toIso(row.received_at)).toISOString()
+    try {
+      await this.escalations.client.workflow.getHandle(group.workflow_id).signal(newAlertSignal, { alertId: row.alert_id, receivedAt })
+    } catch (err) {
+      if (!isClosed(err)) throw err
+      // Resolved between our read and the signal: retry, and the database will then say resolved (new group).
+      if (!tolerateClosed) {
+        throw new GroupClosedError(`alert group ${group.id} closed while alert ${row.alert_id} joined it: ${err instanceof Error ? err.message : String(err)}`)
+      }
+    }
+  }
+
+  /** Resolve/acknowledge by source, through the running workflow like any action; refusals are final. */
+  private async applyAction(row: Pick<InboxRow, 'id' | 'alert_group_id' | 'pending_action'>): Promise<void> {
+    if (row.alert_group_id && row.pending_action) {
+      await this.escalations.act(row.alert_group_id, row.pending_action, { kind: 'system' })
+    }
+    await deleteInboxRow(this.db, row.id)
+  }
+}
+
+function maintenanceMode(integration: IntegrationRow): 'debug' | 'maintenance' | null {
+  if (!integration.maintenance_mode) return null
+  if (integration.maintenance_end_at && Date.parse(toIso(integration.maintenance_end_at)) <= Date.now()) return null
+  return integration.maintenance_mode
+}
+
+function toIso(pgText: string): string {
+  return pgText.replace(' ', 'T').replace(/\+00(:00)?$/, 'Z')
+}
+
+async function loadIntegration(db: Db, integrationId: string): Promise<IntegrationRow | undefined> {
+  const owner = await db.selectFrom('integrations').select('organization_id').where('id', '=', integrationId).executeTakeFirst()
+  if (!owner) return undefined
+  return getIntegration(db, owner.organization_id, integrationId)
+}
