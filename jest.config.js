@@ -4,6 +4,8 @@ const roots = ['<rootDir>/apps', '<rootDir>/workflows', '<rootDir>/activities', 
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Integration tests wait on real timers; a project-level testTimeout is ignored by jest.
+  testTimeout: 90_000,
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   projects: [
     {
@@ -20,7 +22,6 @@ module.exports = {
       testMatch: ['**/*.int.test.ts'],
       globalSetup: '<rootDir>/test/global-setup.ts',
       globalTeardown: '<rootDir>/test/global-teardown.ts',
-      testTimeout: 90_000,
     },
   ],
 }

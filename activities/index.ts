@@ -1,5 +1,7 @@
+import type { LifecycleAction, LifecycleState } from '../workflows/core/lifecycle'
 import type { Actor, AlertGroupRecord } from '../workflows/core/types'
-import { appendEvent, applyAlertGroupAction, insertAlertGroup } from './db/alert-groups.repo'
+import { createEngineActivities, type EngineDeps } from './engine'
+import { appendEvent, insertAlertGroup, writeLifecycle } from './db/alert-groups.repo'
 import type { Db } from './db/connect'
 import { findUsers } from './db/users.repo'
 import type { Notifier } from './notifications'
@@ -8,6 +10,9 @@ export interface ActivityDeps {
   readonly db: Db
   readonly notifier: Notifier
   readonly now?: () => Date
+  readonly renderTemplate: EngineDeps['renderTemplate']
+  readonly chatWebhookUrl?: string | null
+  readonly httpTimeoutMs?: number
 }
 
 export interface NotifyUserRequest {
@@ -29,14 +34,34 @@ export type NotifyUserResult =
 export interface RecordActionRequest {
   readonly organizationId: string
   readonly alertGroupId: string
-  readonly action: 'acknowledge' | 'resolve'
+  readonly action: LifecycleAction
   readonly actor: Actor
   readonly at: string
+  /** The state after the action, and how many actions led to it. */
+  readonly lifecycle: LifecycleState
+  readonly version: number
+  readonly delaySeconds: number | null
   readonly idempotencyKey: string
 }
 
+const timelineKindOf: Record<LifecycleAction, string> = {
+  acknowledge: 'acknowledged',
+  unacknowledge: 'unacknowledged',
+  resolve: 'resolved',
+  unresolve: 'unresolved',
+  silence: 'silenced',
+  unsilence: 'unsilenced',
+}
+
 /** The only I/O the workflows can reach. Every write is idempotent under its key. */
-export function createActivities({ db, notifier, now = () => new Date() }: ActivityDeps) {
+export function createActivities({
+  db,
+  notifier,
+  now = () => new Date(),
+  renderTemplate,
+  chatWebhookUrl = null,
+  httpTimeoutMs = 10_000,
+}: ActivityDeps) {
   return {
     /** Makes sure the alert group exists (the API wrote it first; this covers a lost commit) and logs "created". */
     async recordAlertGroupCreated({ group, createdBy }: { group: AlertGroupRecord; createdBy: Actor | null }): Promise<void> {
@@ -119,18 +144,19 @@ export function createActivities({ db, notifier, now = () => new Date() }: Activ
 
     /** Writes an accepted action to the alert group row and the timeline. */
     async recordAlertGroupAction(request: RecordActionRequest): Promise<void> {
-      const byUserId = request.actor.kind === 'user' ? request.actor.userId : null
       await db.transaction().execute(async (trx) => {
-        await applyAlertGroupAction(trx, request.organizationId, request.alertGroupId, request.action, request.at, byUserId)
+        await writeLifecycle(trx, request.organizationId, request.alertGroupId, request.lifecycle, request.version)
         await appendEvent(trx, request.organizationId, request.alertGroupId, {
-          kind: request.action === 'acknowledge' ? 'acknowledged' : 'resolved',
+          kind: timelineKindOf[request.action],
           at: request.at,
           actor: request.actor,
-          detail: {},
+          detail: request.action === 'silence' ? { delay: request.delaySeconds, until: request.lifecycle.silencedUntil } : {},
           idempotencyKey: request.idempotencyKey,
         })
       })
     },
+
+    ...createEngineActivities({ db, renderTemplate, chatWebhookUrl, httpTimeoutMs, now }),
   }
 }
 

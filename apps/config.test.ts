@@ -5,7 +5,7 @@ test('defaults point at the local PostgreSQL and Temporal dev server', () => {
     http: { port: 8080, publicUrl: 'http://localhost:8080', webUrl: 'http://localhost:8080' },
     db: { url: 'postgres://postgres@127.0.0.1:5432/tocsin' },
     temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'tocsin-escalations' },
-    notifier: { kind: 'log' },
+    notifier: { kind: 'log', chatWebhookUrl: null },
     worker: { shutdownGraceMs: 10000 },
     logLevel: 'INFO',
   })
@@ -20,7 +20,7 @@ test('values are coerced, trailing slashes dropped, and the result frozen', () =
     TOCSIN_LOG_LEVEL: 'warn',
   })
   expect(config.http).toEqual({ port: 9090, publicUrl: 'https://oncall.example.com', webUrl: 'https://oncall.example.com' })
-  expect(config.notifier).toEqual({ kind: 'webhook', url: 'https://hooks.example.com/page', timeoutMs: 5000 })
+  expect(config.notifier).toEqual({ kind: 'webhook', url: 'https://hooks.example.com/page', timeoutMs: 5000, chatWebhookUrl: null })
   expect(config.logLevel).toBe('WARN')
   expect(Object.isFrozen(config.http)).toBe(true)
 })

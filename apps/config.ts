@@ -12,9 +12,13 @@ export interface Config {
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR'
 
-export type NotifierConfig =
+export type NotifierConfig = (
   | { readonly kind: 'log' }
   | { readonly kind: 'webhook'; readonly url: string; readonly timeoutMs: number }
+) & {
+  /** Where notify_whole_channel posts (a Slack/Mattermost/Teams-style incoming webhook); null: not configured. */
+  readonly chatWebhookUrl: string | null
+}
 
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value)
 const urlString = z.preprocess(emptyAsUndefined, z.url().optional())
@@ -29,6 +33,7 @@ const envSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.preprocess(emptyAsUndefined, z.string().default('tocsin-escalations')),
   TOCSIN_NOTIFIER: z.preprocess(emptyAsUndefined, z.enum(['log', 'webhook']).default('log')),
   TOCSIN_NOTIFY_WEBHOOK_URL: urlString,
+  TOCSIN_CHAT_WEBHOOK_URL: urlString,
   TOCSIN_NOTIFY_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().positive().default(5000)),
   TOCSIN_LOG_LEVEL: z.preprocess(
     (value) => (typeof value === 'string' && value !== '' ? value.toUpperCase() : undefined),
@@ -53,10 +58,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError('invalid configuration: TOCSIN_NOTIFY_WEBHOOK_URL is required when TOCSIN_NOTIFIER=webhook')
   }
   const publicUrl = stripTrailingSlash(e.TOCSIN_PUBLIC_URL ?? `http://localhost:${e.PORT}`)
+  const chatWebhookUrl = e.TOCSIN_CHAT_WEBHOOK_URL ?? null
   const notifier: NotifierConfig =
     e.TOCSIN_NOTIFIER === 'webhook'
-      ? { kind: 'webhook', url: e.TOCSIN_NOTIFY_WEBHOOK_URL as string, timeoutMs: e.TOCSIN_NOTIFY_TIMEOUT_MS }
-      : { kind: 'log' }
+      ? { kind: 'webhook', url: e.TOCSIN_NOTIFY_WEBHOOK_URL as string, timeoutMs: e.TOCSIN_NOTIFY_TIMEOUT_MS, chatWebhookUrl }
+      : { kind: 'log', chatWebhookUrl }
   return deepFreeze({
     http: { port: e.PORT, publicUrl, webUrl: stripTrailingSlash(e.TOCSIN_WEB_URL ?? publicUrl) },
     db: { url: e.DATABASE_URL },

@@ -1,12 +1,25 @@
-import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client'
+import { Client, Connection, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client'
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common'
 import { temporal } from '@temporalio/proto'
 import { randomUUID } from 'node:crypto'
-import type { ActionRequest, AddRespondersRequest, AlertGroupWorkflowInput } from '../workflows/core/types'
-import { ACTION_REFUSED, acknowledgeUpdate, addRespondersUpdate, alertGroupWorkflowId, resolveUpdate } from '../workflows/messages'
-import { AlertGroupIdKey, AlertGroupStateKey, OrganizationIdKey, TeamIdKey } from '../workflows/search-attributes'
+import type { Actor, AddRespondersRequest, AlertGroupRecord, AlertGroupWorkflowInput, ChainSnapshot } from '../workflows/core/types'
+import {
+  ACTION_REFUSED,
+  acknowledgeUpdate,
+  addRespondersUpdate,
+  alertGroupWorkflowId,
+  escalationStatusQuery,
+  resolveUpdate,
+  unresolveUpdate,
+  silenceUpdate,
+  unacknowledgeUpdate,
+  unsilenceUpdate,
+  type EscalationStatus,
+} from '../workflows/messages'
+import { AlertGroupIdKey, AlertGroupStateKey, EscalationChainIdKey, OrganizationIdKey, TeamIdKey } from '../workflows/search-attributes'
 
-export type EscalationAction = 'acknowledge' | 'resolve'
+/** The actions a running escalation takes as updates; unresolve starts a new run instead (see reopen). */
+export type EscalationAction = 'acknowledge' | 'unacknowledge' | 'resolve' | 'silence' | 'unsilence'
 
 export type ActionOutcome =
   | { readonly kind: 'done' }
@@ -14,7 +27,6 @@ export type ActionOutcome =
   /** The workflow is gone (it ends on resolve): the caller decides from the database what to answer. */
   | { readonly kind: 'closed' }
 
-const updates = { acknowledge: acknowledgeUpdate, resolve: resolveUpdate } as const
 
 // A poller's lastAccessTime is when its (up to ~60 s) long poll began; older than this means no live worker.
 const WORKER_SEEN_WITHIN_MS = 90_000
@@ -34,27 +46,83 @@ export class Escalations {
 
   /** Starts the one workflow of a new alert group; starting it again (a retried request) is a no-op. */
   async start(input: AlertGroupWorkflowInput): Promise<void> {
+    await this.startRun(input, 'USE_EXISTING')
+  }
+
+  /**
+   * Unresolve: the escalation of a resolved group has ended, so a new run starts it over with a fresh snapshot
+   * and records the unresolve first. Refused (with OnCall's text) when a run is already going.
+   */
+  async reopen(
+    group: AlertGroupRecord,
+    escalation: ChainSnapshot | null,
+    actor: Actor,
+    stored: { resolvedAt: string; lifecycleVersion: number },
+  ): Promise<ActionOutcome> {
+    // Update-with-start: the caller learns the outcome at once, and a run already going refuses it itself.
+    const start = new WithStartWorkflowOperation('alertGroupWorkflow', {
+      ...this.startOptions({ alertGroup: group, createdBy: null, directPages: [], escalation, reopen: stored }),
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    })
+    return this.update(() =>
+      this.client.workflow.executeUpdateWithStart(unresolveUpdate, {
+        args: [{ actor }],
+        updateId: `unresolve-${randomUUID()}`,
+        startWorkflowOperation: start,
+      }),
+    )
+  }
+
+  private async startRun(input: AlertGroupWorkflowInput, conflict: 'USE_EXISTING' | 'FAIL') {
+    await this.client.workflow.start('alertGroupWorkflow', { ...this.startOptions(input), workflowIdConflictPolicy: conflict })
+  }
+
+  private startOptions(input: AlertGroupWorkflowInput & { reopen?: { resolvedAt: string; lifecycleVersion: number } }) {
     const group = input.alertGroup
-    await this.client.workflow.start('alertGroupWorkflow', {
+    return {
       taskQueue: this.taskQueue,
       workflowId: group.workflowId,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
+      args: [input] as [AlertGroupWorkflowInput],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
       memo: { title: group.title, organizationId: group.organizationId },
       typedSearchAttributes: [
         { key: AlertGroupIdKey, value: group.id },
         { key: AlertGroupStateKey, value: 'firing' },
         { key: OrganizationIdKey, value: group.organizationId },
         ...(group.teamId ? [{ key: TeamIdKey, value: group.teamId }] : []),
+        ...(input.escalation ? [{ key: EscalationChainIdKey, value: input.escalation.chainId }] : []),
       ],
-    })
+    }
+  }
+
+  /** Where the escalation is (current step, next wake-up, counters); null when no run is going. */
+  async status(alertGroupId: string): Promise<EscalationStatus | null> {
+    try {
+      return await this.handle(alertGroupId).query(escalationStatusQuery)
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError || isCompletedError(err)) return null
+      throw err
+    }
   }
 
   /** Runs an action as a workflow update; refusals come back with OnCall's text and change nothing. */
-  act(alertGroupId: string, action: EscalationAction, request: ActionRequest): Promise<ActionOutcome> {
-    return this.update(() =>
-      this.handle(alertGroupId).executeUpdate(updates[action], { args: [request], updateId: `${action}-${randomUUID()}` }),
-    )
+  act(alertGroupId: string, action: EscalationAction, actor: Actor, delaySeconds = -1): Promise<ActionOutcome> {
+    const handle = this.handle(alertGroupId)
+    const options = { updateId: `${action}-${randomUUID()}` }
+    return this.update(() => {
+      switch (action) {
+        case 'acknowledge':
+          return handle.executeUpdate(acknowledgeUpdate, { args: [{ actor }], ...options })
+        case 'unacknowledge':
+          return handle.executeUpdate(unacknowledgeUpdate, { args: [{ actor }], ...options })
+        case 'resolve':
+          return handle.executeUpdate(resolveUpdate, { args: [{ actor }], ...options })
+        case 'silence':
+          return handle.executeUpdate(silenceUpdate, { args: [{ actor, delaySeconds }], ...options })
+        case 'unsilence':
+          return handle.executeUpdate(unsilenceUpdate, { args: [{ actor }], ...options })
+      }
+    })
   }
 
   /** Pages more users on an open alert group. */

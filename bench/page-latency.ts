@@ -3,13 +3,10 @@
 // API and worker in this process. Sequential pages, so each figure is one page's latency, not a queueing effect.
 // A pause between pages keeps each one independent of the previous workflow's closing tasks.
 //   npm run bench:page-latency -- [pages=20] [gapMs=250]
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { sql } from 'kysely'
 import type { Notifier } from '../activities/notifications'
 import { createOrg, startStack } from '../test/stack'
-import { freePort, startDevServer } from '../test/temporal-dev-server'
+import { ensureTemporalForScript } from '../test/temporal-dev-server'
 
 const pages = Number(process.argv[2] ?? 20)
 const gapMs = Number(process.argv[3] ?? 250)
@@ -21,12 +18,7 @@ function quantile(sorted: number[], q: number): number {
 }
 
 async function main(): Promise<void> {
-  let devServer: Awaited<ReturnType<typeof startDevServer>> | undefined
-  if (!process.env.TOCSIN_TEST_TEMPORAL_ADDRESS) {
-    const port = await freePort()
-    devServer = await startDevServer({ port, dbFile: path.join(mkdtempSync(path.join(tmpdir(), 'tocsin-bench-')), 't.db') })
-    process.env.TOCSIN_TEST_TEMPORAL_ADDRESS = `127.0.0.1:${port}`
-  }
+  const stopTemporal = await ensureTemporalForScript()
   const deliveredAt = new Map<string, number>()
   const notifier: Notifier = {
     channel: 'bench',
@@ -78,7 +70,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await stack.stop()
-    devServer?.kill('SIGTERM')
+    await stopTemporal()
   }
 }
 

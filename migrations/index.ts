@@ -3,6 +3,7 @@ import * as foundation from './20261201T000000Z-foundation'
 import * as configuration from './20261201T010000Z-configuration'
 import * as schedules from './20261201T020000Z-schedules'
 import * as ingestion from './20261201T030000Z-ingestion'
+import * as engine from './20261201T040000Z-engine'
 
 // @NOTE An explicit, append-only list: a globbing provider breaks once the code is bundled or compiled.
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '20261201T010000Z-configuration': configuration,
   '20261201T020000Z-schedules': schedules,
   '20261201T030000Z-ingestion': ingestion,
+  '20261201T040000Z-engine': engine,
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -6,6 +6,9 @@ import { createOrganization } from '../activities/db/organizations.repo'
 import type { Notifier } from '../activities/notifications'
 import { createApp } from '../apps/api/app'
 import { Escalations } from '../apps/escalations'
+import { TemplateEngine } from '../apps/ingest/templates'
+import { IngestionProcessor, type ProcessorOptions } from '../apps/ingest/processor'
+import type { IngestLimits } from '../activities/db/ingestion.repo'
 import { createEscalationWorker } from '../apps/worker/worker'
 
 // Test infrastructure reads its own variables; application code never does (it gets a Config).
@@ -61,6 +64,8 @@ export interface Stack {
   readonly escalations: Escalations
   readonly taskQueue: string
   readonly workerConnection: NativeConnection | undefined
+  /** The alert ingestion processor, when `ingestion` was asked for. */
+  readonly ingestion?: IngestionProcessor
   stop(): Promise<void>
 }
 
@@ -70,18 +75,28 @@ export interface Stack {
  */
 export async function startStack(
   name: string,
-  options: { notifier?: Notifier; worker?: boolean; publicUrl?: string } = {},
+  options: {
+    notifier?: Notifier
+    worker?: boolean
+    publicUrl?: string
+    chatWebhookUrl?: string
+    temporalAddress?: string
+    /** Runs the ingestion processor in this stack (off by default); `limits` replace OnCall's rate limits. */
+    ingestion?: { limits?: IngestLimits; processor?: ProcessorOptions | false }
+  } = {},
 ): Promise<Stack> {
   quietRuntime()
   const { db, url } = await createTestDatabase(name)
   const taskQueue = `tocsin-test-${name}-${process.pid}`
-  const address = temporalAddress()
+  const address = options.temporalAddress ?? temporalAddress()
   const escalations = Escalations.connect({ address, namespace: 'default', taskQueue })
   let worker: Worker | undefined
   let workerRun: Promise<void> | undefined
   let workerConnection: NativeConnection | undefined
+  let templates: TemplateEngine | undefined
   if (options.worker !== false) {
     workerConnection = await NativeConnection.connect({ address })
+    templates = new TemplateEngine()
     worker = await createEscalationWorker({
       connection: workerConnection,
       namespace: 'default',
@@ -89,12 +104,21 @@ export async function startStack(
       db,
       notifier: options.notifier ?? recordingNotifier(),
       shutdownGraceMs: 1000,
+      templates,
+      chatWebhookUrl: options.chatWebhookUrl ?? null,
     })
     workerRun = worker.run()
   }
+  const log = (message: string, err?: unknown) => console.error(message, err)
+  const processor =
+    options.ingestion && options.ingestion.processor !== false
+      ? new IngestionProcessor(db, escalations, log, options.ingestion.processor)
+      : undefined
+  processor?.start()
   const app = createApp({
     db,
     escalations,
+    ingestion: options.ingestion ? { limits: options.ingestion.limits, onAccepted: () => processor?.kick() } : undefined,
     publicUrl: options.publicUrl ?? 'http://tocsin.test',
     webUrl: 'http://grafana.test',
     log: (message, err) => console.error(message, err),
@@ -110,14 +134,17 @@ export async function startStack(
     escalations,
     taskQueue,
     workerConnection,
+    ingestion: processor,
     async stop() {
       await new Promise((resolve) => server.close(resolve))
+      await processor?.stop()
       server.closeAllConnections()
       if (worker) {
         worker.shutdown()
         await workerRun
       }
       await workerConnection?.close()
+      await templates?.close()
       await escalations.client.connection.close()
       await db.destroy()
     },

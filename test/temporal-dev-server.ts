@@ -62,3 +62,22 @@ export async function startDevServer(options: { port: number; dbFile: string; ex
   await waitForPort(options.port, 60_000)
   return child
 }
+
+/**
+ * For scripts (benchmarks): use TOCSIN_TEST_TEMPORAL_ADDRESS, or start a dev server and set it. Returns the
+ * function that stops what was started, waiting for it to exit.
+ */
+export async function ensureTemporalForScript(): Promise<() => Promise<void>> {
+  if (process.env.TOCSIN_TEST_TEMPORAL_ADDRESS) return async () => undefined
+  const { mkdtempSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const port = await freePort()
+  const child = await startDevServer({ port, dbFile: path.join(mkdtempSync(path.join(tmpdir(), 'tocsin-script-')), 'temporal.db') })
+  process.env.TOCSIN_TEST_TEMPORAL_ADDRESS = `127.0.0.1:${port}`
+  return async () => {
+    if (child.exitCode !== null) return
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    await exited
+  }
+}

@@ -1,12 +1,17 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow'
 import type { LifecycleState, PublicState } from './core/lifecycle'
-import type { ActionRequest, AddRespondersRequest, NewAlert } from './core/types'
+import type { ActionRequest, AddRespondersRequest, NewAlert, SilenceRequest, StepType } from './core/types'
 
 // @NOTE Message names are part of the contract with running workflows and ops scripts: never rename them.
 
 /** Updates, not signals: the caller learns at once whether OnCall's rules refuse the action. */
 export const acknowledgeUpdate = defineUpdate<void, [ActionRequest]>('acknowledge')
 export const resolveUpdate = defineUpdate<void, [ActionRequest]>('resolve')
+export const unacknowledgeUpdate = defineUpdate<void, [ActionRequest]>('unacknowledge')
+export const silenceUpdate = defineUpdate<void, [SilenceRequest]>('silence')
+export const unsilenceUpdate = defineUpdate<void, [ActionRequest]>('unsilence')
+/** Only a run started for it (update-with-start) accepts this: a resolved group's escalation has ended. */
+export const unresolveUpdate = defineUpdate<void, [ActionRequest]>('unresolve')
 /** More users paged on an open alert group (POST /api/v1/escalation/ with alert_group_id). */
 export const addRespondersUpdate = defineUpdate<void, [AddRespondersRequest]>('addResponders')
 
@@ -21,6 +26,16 @@ export interface EscalationStatus {
   readonly pendingNotifications: number
   /** Alerts in the group, the first one included. */
   readonly alertsCount: number
+  readonly chainId: string | null
+  /** The step that runs next (or is paused on), null when the escalation has ended. */
+  readonly currentStep: { readonly index: number; readonly policyId: string; readonly type: StepType } | null
+  /** When the workflow wakes up next for a step (ISO), null when it waits only for events. */
+  readonly nextWakeAt: string | null
+  readonly paused: boolean
+  readonly finished: boolean
+  readonly repeats: Readonly<Record<number, number>>
+  readonly stepsExecuted: number
+  readonly restarts: number
 }
 
 export const escalationStatusQuery = defineQuery<EscalationStatus>('escalationStatus')

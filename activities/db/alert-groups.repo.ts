@@ -1,6 +1,7 @@
 import { sql, type Expression, type SqlBool } from 'kysely'
 import type { LifecycleState } from '../../workflows/core/lifecycle'
-import type { AlertGroupRecord } from '../../workflows/core/types'
+import type { AlertGroupRecord, ChainSnapshot } from '../../workflows/core/types'
+import { loadChainSnapshot } from './escalation-policies.repo'
 import type { Db } from './connect'
 
 export interface AlertGroupRow {
@@ -19,6 +20,7 @@ export interface AlertGroupRow {
   resolved_at: string | null
   resolved_by: string | null
   silenced_at: string | null
+  lifecycle_version: number
   alerts_count: number
   last_alert: AlertRow | null
 }
@@ -103,6 +105,7 @@ function selectAlertGroups(db: Db, organizationId: string) {
       'g.resolved_at',
       'g.resolved_by',
       'g.silenced_at',
+      'g.lifecycle_version',
       sql<number>`(select count(*)::int from alerts a where a.alert_group_id = g.id)`.as('alerts_count'),
       sql<AlertRow | null>`(select json_build_object('id', a.id, 'alert_group_id', a.alert_group_id,
         'created_at', a.created_at::text, 'payload', a.payload)
@@ -162,20 +165,33 @@ export async function getAlertGroupById(db: Db, id: string): Promise<AlertGroupR
   return row ? getAlertGroup(db, row.organization_id, id) : undefined
 }
 
-export type AlertGroupAction = 'acknowledge' | 'resolve'
-
-/** Writes the outcome of an action the workflow accepted; same arguments, same row (idempotent). */
-export async function applyAlertGroupAction(
+/**
+ * Writes the lifecycle state the workflow reached after its `version`-th action. Same arguments, same row; an
+ * older version never overwrites a newer one (activities of two quick actions may finish out of order).
+ */
+export async function writeLifecycle(
   db: Db,
   organizationId: string,
   alertGroupId: string,
-  action: AlertGroupAction,
-  at: string,
-  byUserId: string | null,
+  lifecycle: LifecycleState,
+  version: number,
 ): Promise<void> {
-  const update = db.updateTable('alert_groups').where('organization_id', '=', organizationId).where('id', '=', alertGroupId)
-  if (action === 'acknowledge') await update.set({ acknowledged_at: at, acknowledged_by: byUserId }).execute()
-  else await update.set({ resolved_at: at, resolved_by: byUserId }).execute()
+  const userOf = (actor: LifecycleState['acknowledgedBy']) => (actor?.kind === 'user' ? actor.userId : null)
+  await db
+    .updateTable('alert_groups')
+    .set({
+      acknowledged_at: lifecycle.acknowledgedAt,
+      acknowledged_by: userOf(lifecycle.acknowledgedBy),
+      resolved_at: lifecycle.resolvedAt,
+      resolved_by: userOf(lifecycle.resolvedBy),
+      silenced_at: lifecycle.silencedAt,
+      silenced_until: lifecycle.silencedUntil,
+      lifecycle_version: version,
+    })
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', alertGroupId)
+    .where('lifecycle_version', '<', version)
+    .execute()
 }
 
 export interface TimelineEvent {
@@ -212,4 +228,67 @@ export async function listEvents(db: Db, organizationId: string, alertGroupId: s
     .orderBy('at')
     .orderBy('id')
     .execute()
+}
+
+/** The workflow's record of a stored group (for a new run after unresolve). */
+export function alertGroupRecordOf(group: AlertGroupRow): AlertGroupRecord {
+  return {
+    id: group.id,
+    organizationId: group.organization_id,
+    integrationId: group.integration_id,
+    routeId: group.route_id,
+    teamId: group.team_id,
+    title: group.title,
+    message: group.message,
+    sourceUrl: group.source_url,
+    workflowId: group.workflow_id,
+    createdAt: group.created_at,
+    firstAlert: { id: group.last_alert?.id ?? group.id, payload: group.last_alert?.payload ?? {} },
+  }
+}
+
+/** The route's current chain, frozen: what a restart escalates with. Null when the route has no chain. */
+export async function routeSnapshot(db: Db, organizationId: string, routeId: string | null): Promise<ChainSnapshot | null> {
+  if (routeId === null) return null
+  const route = await db
+    .selectFrom('routes')
+    .select('escalation_chain_id')
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', routeId)
+    .executeTakeFirst()
+  return route?.escalation_chain_id ? loadChainSnapshot(db, organizationId, route.escalation_chain_id) : null
+}
+
+export async function getIncident(db: Db, organizationId: string, alertGroupId: string) {
+  return db
+    .selectFrom('incidents')
+    .select(['severity', 'policy_id', 'declared_at'])
+    .where('organization_id', '=', organizationId)
+    .where('alert_group_id', '=', alertGroupId)
+    .executeTakeFirst()
+}
+
+/** DELETE mode "delete": the group and everything hanging off it (cascades). */
+export async function deleteAlertGroup(db: Db, organizationId: string, alertGroupId: string): Promise<void> {
+  await db.deleteFrom('alert_groups').where('organization_id', '=', organizationId).where('id', '=', alertGroupId).execute()
+}
+
+/** DELETE mode "wipe" (OnCall's default): the group stays, its content is erased, and the timeline says who. */
+export async function wipeAlertGroup(db: Db, organizationId: string, alertGroupId: string, actor: unknown): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('alert_groups')
+      .set({ title: null, message: null, source_url: null })
+      .where('organization_id', '=', organizationId)
+      .where('id', '=', alertGroupId)
+      .execute()
+    await trx.updateTable('alerts').set({ payload: '{}' }).where('organization_id', '=', organizationId).where('alert_group_id', '=', alertGroupId).execute()
+    await appendEvent(trx, organizationId, alertGroupId, {
+      kind: 'wiped',
+      at: new Date().toISOString(),
+      actor,
+      detail: {},
+      idempotencyKey: `wipe:${alertGroupId}`,
+    })
+  })
 }

@@ -64,6 +64,16 @@ export interface IntegrationsTable {
   type: string
   name: string
   created_at: Timestamp
+  token: ColumnType<string, string | undefined, string>
+  description_short: string | null
+  templates: ColumnType<Record<string, unknown>, string | undefined, string>
+  allow_source_based_resolving: ColumnType<boolean, boolean | undefined, boolean>
+  maintenance_mode: 'maintenance' | 'debug' | null
+  maintenance_started_at: NullableTimestamp
+  maintenance_end_at: NullableTimestamp
+  maintenance_group_id: string | null
+  heartbeat_last_at: NullableTimestamp
+  deleted_at: NullableTimestamp
 }
 
 export interface RoutesTable {
@@ -75,6 +85,12 @@ export interface RoutesTable {
   position: ColumnType<number, number | undefined, number>
   escalation_chain_id: string | null
   created_at: Timestamp
+  routing_type: ColumnType<'regex' | 'jinja2', 'regex' | 'jinja2' | undefined, 'regex' | 'jinja2'>
+  routing_regex: string | null
+  slack_channel_id: string | null
+  slack_enabled: ColumnType<boolean, boolean | undefined, boolean>
+  telegram_id: string | null
+  telegram_enabled: ColumnType<boolean, boolean | undefined, boolean>
 }
 
 export interface AlertGroupsTable {
@@ -94,6 +110,11 @@ export interface AlertGroupsTable {
   resolved_at: NullableTimestamp
   resolved_by: string | null
   silenced_at: NullableTimestamp
+  silenced_until: NullableTimestamp
+  lifecycle_version: ColumnType<number, number | undefined, number>
+  distinction: string | null
+  is_maintenance: ColumnType<boolean, boolean | undefined, boolean>
+  open_for_grouping: ColumnType<boolean, boolean | undefined, boolean>
 }
 
 export interface AlertsTable {
@@ -229,6 +250,32 @@ export interface WebhookResponsesTable {
   idempotency_key: string | null
 }
 
+export interface RoundRobinPicksTable {
+  idempotency_key: string
+  organization_id: string
+  policy_id: string
+  user_id: string
+  created_at: Timestamp
+}
+
+export interface IncidentsTable {
+  pk: Generated<string>
+  organization_id: string
+  alert_group_id: string
+  severity: string
+  policy_id: string | null
+  declared_at: Timestamp
+}
+
+export interface ChatPostsTable {
+  idempotency_key: string
+  organization_id: string
+  alert_group_id: string
+  text: string
+  created_at: Timestamp
+  delivered_at: NullableTimestamp
+}
+
 export interface Database extends SchedulesTables, IngestionTables {
   organizations: OrganizationsTable
   teams: TeamsTable
@@ -248,4 +295,7 @@ export interface Database extends SchedulesTables, IngestionTables {
   user_group_members: UserGroupMembersTable
   webhooks: WebhooksTable
   webhook_responses: WebhookResponsesTable
+  round_robin_picks: RoundRobinPicksTable
+  incidents: IncidentsTable
+  chat_posts: ChatPostsTable
 }

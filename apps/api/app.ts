@@ -7,13 +7,19 @@ import { openApiDocument } from './openapi'
 import { refuseNullCharacters } from './null-characters'
 import { alertGroupsRouter } from './routes/alert-groups'
 import { escalationRouter } from './routes/escalation'
+import { escalationChainOnCallRouter } from './routes/escalation-chain-oncall'
 import { escalationChainsRouter } from './routes/escalation-chains'
 import { escalationPoliciesRouter } from './routes/escalation-policies'
+import { onCallShiftsRouter } from './routes/on-call-shifts'
 import { schedulesRouter } from './routes/schedules'
 import { teamsRouter } from './routes/teams'
 import { userGroupsRouter } from './routes/user-groups'
 import { usersRouter } from './routes/users'
 import { webhooksRouter } from './routes/webhooks'
+import { alertsRouter } from './routes/alerts'
+import { integrationsRouter } from './routes/integrations'
+import { routesRouter } from './routes/routes'
+import { ingestionRouter } from '../ingest/router'
 
 // Large enough for any real page request; OnCall clients never send more.
 const JSON_BODY_LIMIT = '1mb'
@@ -58,9 +64,16 @@ export function createApp(deps: ApiDeps): Express {
   api.use(userGroupsRouter(deps))
   api.use(schedulesRouter(deps))
   // schedules issue: on-call shifts and on-call views mount here
+  api.use(onCallShiftsRouter(deps))
+  api.use(escalationChainOnCallRouter(deps))
   // ingestion issue: integrations, routes and alerts mount here
+  api.use(integrationsRouter(deps))
+  api.use(routesRouter(deps))
+  api.use(alertsRouter(deps))
   api.use((_req, res) => void res.status(404).json({ detail: 'Not found.' }))
   app.use('/api/v1', api)
+  // Alert ingestion: outside /api/v1, no auth header (the token in the URL is the secret).
+  app.use(ingestionRouter(deps.db, deps.ingestion))
 
   app.use((_req, res) => void res.status(404).json({ detail: 'Not found.' }))
   app.use(errorHandler(deps.log))

@@ -1,10 +1,15 @@
 import { z } from 'zod'
+import { CREATABLE_TYPES } from '../ingest/formats'
 import type { Method } from './router'
 import { listAlertGroupsQuery } from './schemas/alert-groups'
+import { listAlertsQuery } from './schemas/alerts'
+import { createIntegrationSchema, listIntegrationsQuery, maintenanceStartSchema, updateIntegrationSchema } from './schemas/integrations'
+import { createRouteSchema, listRoutesQuery, updateRouteSchema } from './schemas/routes'
 import { directPagingSchema } from './schemas/escalation'
 import { patchEscalationChainSchema, writeEscalationChainSchema } from './schemas/escalation-chains'
 import { policyFieldsSchema, stepTypes } from './schemas/escalation-policies'
-import { createScheduleSchemas, updateScheduleSchemas } from './schemas/schedules'
+import { shiftFieldsSchema } from './schemas/on-call-shifts'
+import { createScheduleSchemas, finalShiftsQuery, onCallAtQuery, updateScheduleSchemas } from './schemas/schedules'
 import { createTeamSchema, updateTeamSchema } from './schemas/teams'
 import { createUserGroupSchema, updateUserGroupSchema } from './schemas/user-groups'
 import { createWebhookSchema, updateWebhookSchema } from './schemas/webhooks'
@@ -32,6 +37,10 @@ const deleted = { '204': 'Deleted', '404': 'Not found.' }
 // `type` is read by the handler (an unknown type is a top-level detail); documented as the enum it accepts.
 const policyBody = policyFieldsSchema.extend({ type: z.enum(stepTypes) })
 
+// POST /alert_groups/{id}/silence: checked by the handler in OnCall's order; documented here.
+const silenceBody = z.object({ delay: z.int().min(-1) })
+const actionResponses = { '200': 'Empty body', '400': "Refused, in OnCall's words", '404': 'Not found.' }
+
 // A schedule's schema depends on its `type` (OnCall's polymorphic serializer).
 const scheduleBody = (schemas: typeof createScheduleSchemas | typeof updateScheduleSchemas) =>
   z.union([
@@ -39,6 +48,9 @@ const scheduleBody = (schemas: typeof createScheduleSchemas | typeof updateSched
     schemas.calendar.extend({ type: z.literal('calendar') }),
     schemas.web.extend({ type: z.literal('web') }),
   ])
+
+// The chain views' look-back / look-ahead (validated by the handler with DRF's integer texts).
+const chainDaysQuery = z.object({ days: z.number().int().min(1).max(30).default(7) })
 
 const operations: Record<string, Partial<Record<Method, Operation>>> = {
   '/users': {
@@ -123,7 +135,97 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
     DELETE: { summary: 'Delete a schedule', permission: 'editor', responses: deleted },
   },
   // schedules issue: on-call shifts, final_shifts, on-call views go here
+  '/schedules/{id}/final_shifts': {
+    GET: {
+      summary: 'The final schedule over a range, one row per (shift, user)',
+      permission: 'viewer',
+      query: finalShiftsQuery,
+      responses: { '200': 'One page: user_pk, user_email, user_username, shift_start, shift_end', '400': 'DRF errors', '404': 'Not found.' },
+    },
+  },
+  '/schedules/{id}/oncall': {
+    GET: {
+      summary: 'Who is on call at an instant, and why (layer or override)',
+      permission: 'viewer',
+      query: onCallAtQuery,
+      responses: { '200': '{"schedule_id", "at", "users", "reasons", "stale_ical_copy", ...}', '400': 'DRF errors', '404': 'Not found.' },
+      extension: true,
+    },
+  },
+  '/on_call_shifts': {
+    GET: { summary: 'List on-call shifts', permission: 'viewer', responses: list('on-call shifts') },
+    POST: { summary: 'Create an on-call shift', permission: 'editor', body: shiftFieldsSchema, responses: created('The shift, with only its type\'s keys') },
+  },
+  '/on_call_shifts/{id}': {
+    GET: { summary: 'Get an on-call shift', permission: 'viewer', responses: one('The shift') },
+    PUT: { summary: 'Update an on-call shift', permission: 'editor', body: shiftFieldsSchema, responses: updated('The shift') },
+    PATCH: { summary: 'Update an on-call shift', permission: 'editor', body: shiftFieldsSchema, responses: updated('The shift') },
+    DELETE: { summary: 'Delete an on-call shift', permission: 'editor', responses: deleted },
+  },
+  '/escalation_chains/{id}/current_oncall': {
+    GET: { summary: 'Users the chain would page now (steps before the first wait)', permission: 'viewer', responses: one('{"count", "users", "shifts"}') },
+  },
+  '/escalation_chains/{id}/previous_oncall': {
+    GET: {
+      summary: 'Users of the last completed shift of the chain\'s first schedule step',
+      permission: 'viewer',
+      query: chainDaysQuery,
+      responses: { '200': '{"count", "users", "shifts"}', '400': 'days above 30 or not an integer', '404': 'Not found.' },
+    },
+  },
+  '/escalation_chains/{id}/next_oncall': {
+    GET: {
+      summary: 'Users of the next shift of the chain\'s first schedule step',
+      permission: 'viewer',
+      query: chainDaysQuery,
+      responses: { '200': '{"count", "users", "shifts"}', '400': 'days above 30 or not an integer', '404': 'Not found.' },
+    },
+  },
   // ingestion issue: integrations, routes and alerts go here
+  '/integrations': {
+    GET: { summary: 'List integrations, oldest first', permission: 'viewer', query: listIntegrationsQuery, responses: list('integrations') },
+    POST: {
+      summary: 'Create an integration (not direct_paging)',
+      permission: 'admin',
+      body: createIntegrationSchema.extend({ type: z.enum(CREATABLE_TYPES) }),
+      responses: created('The integration, with its link and default route'),
+    },
+  },
+  '/integrations/{id}': {
+    GET: { summary: 'Get an integration', permission: 'viewer', responses: one('The integration') },
+    PUT: { summary: 'Update an integration (type is read-only)', permission: 'admin', body: updateIntegrationSchema, responses: updated('The integration') },
+    PATCH: { summary: 'Update an integration (type is read-only)', permission: 'admin', body: updateIntegrationSchema, responses: updated('The integration') },
+    DELETE: { summary: 'Delete an integration (not direct_paging); its URL answers 403', permission: 'admin', responses: deleted },
+  },
+  '/integrations/{id}/maintenance_start': {
+    POST: {
+      summary: 'Start maintenance (alerts join one group, nobody is paged) or debug mode (groups, no paging)',
+      permission: 'admin',
+      body: maintenanceStartSchema.extend({ mode: z.enum(['maintenance', 'debug']), duration: z.int().min(1).max(86_400) }),
+      responses: { '200': 'The integration', '400': '{"mode": ["Unknown mode"]} or {"duration": ["Invalid duration"]}', '404': 'Not found.' },
+    },
+  },
+  '/integrations/{id}/maintenance_stop': {
+    POST: { summary: 'Stop maintenance; the maintenance group is resolved', permission: 'admin', responses: one('The integration') },
+  },
+  '/routes': {
+    GET: { summary: 'List routes: per integration by position, the default route last', permission: 'viewer', query: listRoutesQuery, responses: list('routes') },
+    POST: {
+      summary: 'Create a route (regex or jinja2)',
+      permission: 'admin',
+      body: createRouteSchema.extend({ routing_type: z.enum(['regex', 'jinja2']).optional() }),
+      responses: created('The route'),
+    },
+  },
+  '/routes/{id}': {
+    GET: { summary: 'Get a route', permission: 'viewer', responses: one('The route') },
+    PUT: { summary: 'Update a route', permission: 'admin', body: updateRouteSchema.extend({ routing_type: z.enum(['regex', 'jinja2']).optional() }), responses: updated('The route') },
+    PATCH: { summary: 'Update a route', permission: 'admin', body: updateRouteSchema.extend({ routing_type: z.enum(['regex', 'jinja2']).optional() }), responses: updated('The route') },
+    DELETE: { summary: 'Delete a route (not the default route)', permission: 'admin', responses: deleted },
+  },
+  '/alerts': {
+    GET: { summary: 'List alerts, newest first', permission: 'viewer', query: listAlertsQuery, responses: list('alerts') },
+  },
   '/escalation': {
     POST: {
       summary: 'Page users directly, or add responders to an alert group',
@@ -135,12 +237,37 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
   '/alert_groups': {
     GET: { summary: 'List alert groups, newest first', permission: 'viewer', query: listAlertGroupsQuery, responses: list('alert groups') },
   },
-  '/alert_groups/{id}': { GET: { summary: 'Get an alert group', permission: 'viewer', responses: one('The alert group') } },
+  '/alert_groups/{id}': {
+    GET: { summary: 'Get an alert group', permission: 'viewer', responses: one('The alert group') },
+    DELETE: {
+      summary: 'Stop the escalation and wipe (default) or delete the alert group; body {"mode": "wipe" | "delete"}',
+      permission: 'editor',
+      responses: { '204': 'Done', '400': 'A bad mode', '404': 'Not found.' },
+    },
+  },
   '/alert_groups/{id}/acknowledge': {
-    POST: { summary: 'Acknowledge', permission: 'editor', responses: { '200': 'Empty body', '400': 'Refused, in OnCall\'s words', '404': 'Not found.' } },
+    POST: { summary: 'Acknowledge: stops the escalation', permission: 'editor', responses: actionResponses },
+  },
+  '/alert_groups/{id}/unacknowledge': {
+    POST: { summary: 'Unacknowledge: restarts the escalation from step 1', permission: 'editor', responses: actionResponses },
   },
   '/alert_groups/{id}/resolve': {
-    POST: { summary: 'Resolve', permission: 'editor', responses: { '200': 'Empty body', '400': 'Refused, in OnCall\'s words', '404': 'Not found.' } },
+    POST: { summary: 'Resolve: ends the escalation', permission: 'editor', responses: actionResponses },
+  },
+  '/alert_groups/{id}/unresolve': {
+    POST: { summary: "Unresolve: a new escalation from step 1 on the route's current chain", permission: 'editor', responses: actionResponses },
+  },
+  '/alert_groups/{id}/silence': {
+    POST: { summary: 'Silence for `delay` seconds (-1: forever); the end of a timed silence restarts the escalation', permission: 'editor', body: silenceBody, responses: actionResponses },
+  },
+  '/alert_groups/{id}/unsilence': {
+    POST: { summary: 'Unsilence: restarts the escalation from step 1', permission: 'editor', responses: actionResponses },
+  },
+  '/alert_groups/{id}/escalation': {
+    GET: { summary: 'Where the escalation is: current step, next wake-up, counters', permission: 'viewer', responses: one('The escalation state'), extension: true },
+  },
+  '/alert_groups/{id}/incident': {
+    GET: { summary: 'The incident a declare_incident step recorded', permission: 'viewer', responses: one('The incident'), extension: true },
   },
   '/alert_groups/{id}/timeline': {
     GET: { summary: 'What happened to the alert group, in order', permission: 'viewer', responses: one('{"alert_group_id", "events"}'), extension: true },

@@ -1,27 +1,42 @@
 import { userInfo } from 'node:os'
-import { createDb } from '../../activities/db/connect'
-import { getAlertGroupById, lifecycleOf } from '../../activities/db/alert-groups.repo'
-import { refusal } from '../../workflows/core/lifecycle'
+import { alertGroupRecordOf, getAlertGroupById, lifecycleOf, routeSnapshot } from '../../activities/db/alert-groups.repo'
+import { createDb, type Db } from '../../activities/db/connect'
+import { refusal, type LifecycleAction } from '../../workflows/core/lifecycle'
+import type { Actor } from '../../workflows/core/types'
 import { loadConfig } from '../config'
-import { Escalations, type EscalationAction } from '../escalations'
+import { Escalations, type ActionOutcome } from '../escalations'
 
-// Talks to Temporal directly, so an operator can act while the API is down. The workflow's activities
-// write the database, exactly as for an action through the API.
+// Talks to Temporal directly, so an operator can act while the API is down (a worker must run). The workflow's
+// activities write the database, exactly as for an action through the API.
 
-const actions: Record<string, EscalationAction> = { ack: 'acknowledge', acknowledge: 'acknowledge', resolve: 'resolve' }
-const usage = 'usage: npm run ops -- <ack|resolve> <alert_group_id>'
+const verbs: Record<string, LifecycleAction> = {
+  ack: 'acknowledge',
+  acknowledge: 'acknowledge',
+  unack: 'unacknowledge',
+  unacknowledge: 'unacknowledge',
+  resolve: 'resolve',
+  unresolve: 'unresolve',
+  silence: 'silence',
+  unsilence: 'unsilence',
+}
+const usage = 'usage: npm run ops -- <ack|unack|resolve|unresolve|silence|unsilence> <alert_group_id> [seconds, for silence; -1 = forever]'
 
 async function main(argv: string[]): Promise<number> {
-  const [verb, alertGroupId] = argv
-  const action = verb ? actions[verb] : undefined
-  if (!action || !alertGroupId) {
+  const [verb, alertGroupId, seconds] = argv
+  const action = verb ? verbs[verb] : undefined
+  const delay = seconds === undefined ? -1 : Number(seconds)
+  if (!action || !alertGroupId || !Number.isSafeInteger(delay) || delay < -1) {
     console.error(usage)
     return 2
   }
   const config = loadConfig()
   const escalations = Escalations.connect(config.temporal)
+  const actor: Actor = { kind: 'ops', name: userInfo().username }
+  // The database is only needed to explain a refusal or to start an unresolved group over.
+  const db = createDb(config.db.url, { max: 1 })
   try {
-    const outcome = await escalations.act(alertGroupId, action, { actor: { kind: 'ops', name: userInfo().username } })
+    const outcome: ActionOutcome =
+      action === 'unresolve' ? await reopen(db, escalations, alertGroupId, actor) : await escalations.act(alertGroupId, action, actor, delay)
     if (outcome.kind === 'done') {
       console.log(`${alertGroupId}: ${action} done`)
       return 0
@@ -30,24 +45,31 @@ async function main(argv: string[]): Promise<number> {
       console.error(`${alertGroupId}: refused: ${outcome.reason}`)
       return 1
     }
-    console.error(`${alertGroupId}: ${await explainClosed(config.db.url, alertGroupId, action)}`)
+    console.error(`${alertGroupId}: ${await explainClosed(db, alertGroupId, action)}`)
     return 1
   } finally {
     await escalations.client.connection.close()
+    await db.destroy()
   }
 }
 
+async function reopen(db: Db, escalations: Escalations, alertGroupId: string, actor: Actor): Promise<ActionOutcome> {
+  const group = await getAlertGroupById(db, alertGroupId)
+  if (!group) return { kind: 'refused', reason: 'no such alert group' }
+  const reason = refusal(lifecycleOf(group), 'unresolve')
+  if (reason !== null) return { kind: 'refused', reason }
+  const stored = { resolvedAt: group.resolved_at as string, lifecycleVersion: group.lifecycle_version }
+  return escalations.reopen(alertGroupRecordOf(group), await routeSnapshot(db, group.organization_id, group.route_id), actor, stored)
+}
+
 /** The escalation has ended (or never existed): the database, if reachable, says which. */
-async function explainClosed(dbUrl: string, alertGroupId: string, action: EscalationAction): Promise<string> {
-  const db = createDb(dbUrl, { max: 1 })
+async function explainClosed(db: Db, alertGroupId: string, action: LifecycleAction): Promise<string> {
   try {
     const group = await getAlertGroupById(db, alertGroupId)
     if (!group) return 'no such alert group'
     return `refused: ${refusal(lifecycleOf(group), action) ?? 'its escalation has ended'}`
   } catch {
     return 'no running escalation (and the database is unreachable)'
-  } finally {
-    await db.destroy()
   }
 }
 

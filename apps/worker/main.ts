@@ -1,6 +1,7 @@
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker'
 import { createDb } from '../../activities/db/connect'
 import { createNotifier } from '../../activities/notifications'
+import { TemplateEngine } from '../ingest/templates'
 import { loadConfig } from '../config'
 import { createEscalationWorker } from './worker'
 
@@ -9,6 +10,7 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger(config.logLevel) })
   const db = createDb(config.db.url)
   const connection = await NativeConnection.connect({ address: config.temporal.address })
+  const templates = new TemplateEngine()
   try {
     const worker = await createEscalationWorker({
       connection,
@@ -17,6 +19,8 @@ async function main(): Promise<void> {
       db,
       notifier: createNotifier(config.notifier),
       shutdownGraceMs: config.worker.shutdownGraceMs,
+      templates,
+      chatWebhookUrl: config.notifier.chatWebhookUrl,
     })
     console.log(`worker polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}`)
     // The SDK runtime turns SIGINT/SIGTERM into a graceful shutdown: run() resolves once in-flight work drained.
@@ -24,6 +28,7 @@ async function main(): Promise<void> {
     console.log('worker drained and stopped')
   } finally {
     await connection.close()
+    await templates.close()
     await db.destroy()
   }
 }

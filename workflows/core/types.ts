@@ -98,3 +98,8 @@ export interface AddRespondersRequest {
 export interface ActionRequest {
   readonly actor: Actor
 }
+
+/** Silence for `delaySeconds`; -1 (and 0) mean forever, as in OnCall. */
+export interface SilenceRequest extends ActionRequest {
+  readonly delaySeconds: number
+}

@@ -1,0 +1,85 @@
+import { insertAlertGroup } from '../activities/db/alert-groups.repo'
+import { loadChainSnapshot } from '../activities/db/escalation-policies.repo'
+import { newPublicId } from '../activities/db/ids'
+import { ensureDirectPagingIntegration } from '../activities/db/integrations.repo'
+import type { AlertGroupRecord } from '../workflows/core/types'
+import { alertGroupWorkflowId } from '../workflows/messages'
+import type { Stack } from './stack'
+
+// Engine tests need chains with second-scale waits, which the API refuses (60..86400 s): they write the chain
+// through the API and then shorten waits in the database, and create alert groups the way ingestion does
+// (row + workflow with the frozen chain), on the organization's integration.
+
+export type PolicySpec = Record<string, unknown> & { type: string; seconds?: number }
+
+/** Creates a chain through the API; `seconds` on a wait sets its duration directly in the database. */
+export async function chainOf(
+  stack: Stack,
+  call: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>,
+  policies: PolicySpec[],
+): Promise<string> {
+  const chain = await call('POST', '/api/v1/escalation_chains/', { name: `chain-${newPublicId('F')}` })
+  if (chain.status !== 201) throw new Error(`chain: ${JSON.stringify(chain.body)}`)
+  for (const { seconds, ...policy } of policies) {
+    const created = await call('POST', '/api/v1/escalation_policies/', {
+      escalation_chain_id: chain.body.id,
+      ...(policy.type === 'wait' ? { duration: 60 } : {}),
+      ...policy,
+    })
+    if (created.status !== 201) throw new Error(`policy ${policy.type}: ${JSON.stringify(created.body)}`)
+    if (seconds !== undefined) {
+      await stack.db.updateTable('escalation_policies').set({ duration: seconds }).where('id', '=', created.body.id).execute()
+    }
+  }
+  return chain.body.id
+}
+
+/** An alert group on the organization's direct-paging route, escalating along `chainId` (frozen now). */
+export async function escalate(
+  stack: Stack,
+  organizationId: string,
+  chainId: string | null,
+  options: { historyLimit?: number; title?: string } = {},
+): Promise<AlertGroupRecord> {
+  const target = await ensureDirectPagingIntegration(stack.db, organizationId, null)
+  await stack.db.updateTable('routes').set({ escalation_chain_id: chainId }).where('id', '=', target.routeId).execute()
+  const id = newPublicId('I')
+  const record: AlertGroupRecord = {
+    id,
+    organizationId,
+    integrationId: target.integrationId,
+    routeId: target.routeId,
+    teamId: null,
+    title: options.title ?? `engine test ${id}`,
+    message: null,
+    sourceUrl: null,
+    workflowId: alertGroupWorkflowId(id),
+    createdAt: new Date().toISOString(),
+    firstAlert: { id: newPublicId('A'), payload: { test: true } },
+  }
+  await insertAlertGroup(stack.db, record)
+  const escalation = chainId === null ? null : await loadChainSnapshot(stack.db, organizationId, chainId)
+  await stack.escalations.client.workflow.start('alertGroupWorkflow', {
+    taskQueue: stack.taskQueue,
+    workflowId: record.workflowId,
+    args: [{ alertGroup: record, createdBy: null, directPages: [], escalation, historyLimit: options.historyLimit }],
+  })
+  return record
+}
+
+/** Ledger rows of a group, oldest first. */
+export function ledger(stack: Stack, alertGroupId: string) {
+  return stack.db
+    .selectFrom('notifications')
+    .select(['id', 'user_id', 'step', 'important', 'idempotency_key', 'created_at', 'delivered_at'])
+    .where('alert_group_id', '=', alertGroupId)
+    .orderBy('id')
+    .execute()
+}
+
+export async function timelineKinds(stack: Stack, alertGroupId: string): Promise<string[]> {
+  const rows = await stack.db.selectFrom('alert_group_events').select('kind').where('alert_group_id', '=', alertGroupId).orderBy('at').orderBy('id').execute()
+  return rows.map((r) => r.kind)
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
