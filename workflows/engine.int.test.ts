@@ -456,3 +456,36 @@ describe('schedule steps read who is on call when they run', () => {
     await pagedExactly(group2.id, ['carol'])
   })
 })
+
+test('paging a team goes through its direct-paging routes: important pages pick their own chain', async () => {
+  const team = await org.call('POST', '/api/v1/teams/', { name: `Paged team ${Date.now()}` })
+  expect(team.status).toBe(201)
+  const integrations = await org.call('GET', `/api/v1/integrations/?team_id=${team.body.id}`)
+  const directPaging = integrations.body.results.find((i: { type: string }) => i.type === 'direct_paging')
+  expect(directPaging).toBeDefined()
+  const routes = (await org.call('GET', `/api/v1/routes/?integration_id=${directPaging.id}`)).body.results
+  const defaultRoute = routes.find((r: { is_the_last_route: boolean }) => r.is_the_last_route)
+  const normalChain = await chainOf(stack, org.call, [notifyPersons('alice')])
+  const importantChain = await chainOf(stack, org.call, [notifyPersons('bob')])
+  expect((await org.call('PUT', `/api/v1/routes/${defaultRoute.id}/`, { escalation_chain_id: normalChain })).status).toBe(200)
+  const important = await org.call('POST', '/api/v1/routes/', {
+    integration_id: directPaging.id,
+    routing_type: 'jinja2',
+    routing_regex: '{{ payload.oncall.important }}',
+    escalation_chain_id: importantChain,
+  })
+  expect(important.status).toBe(201)
+
+  const normal = await org.call('POST', '/api/v1/escalation/', { team: team.body.id, important_team_escalation: false })
+  expect(normal.status).toBe(200)
+  expect(normal.body).toMatchObject({ team_id: team.body.id, route_id: defaultRoute.id, integration_id: directPaging.id })
+  expect(normal.body.title).toBe(`admin is paging ${team.body.name} to join escalation`)
+  await pagedExactly(normal.body.id, ['alice'])
+
+  const urgent = await org.call('POST', '/api/v1/escalation/', { team: team.body.id, important_team_escalation: true, title: 'DB down' })
+  expect(urgent.status).toBe(200)
+  expect(urgent.body).toMatchObject({ route_id: important.body.id, title: 'DB down' })
+  await pagedExactly(urgent.body.id, ['bob'])
+  const described = await handleOf(urgent.body.id).describe()
+  expect(described.memo).toMatchObject({ title: 'DB down' })
+})

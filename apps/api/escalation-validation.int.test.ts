@@ -101,6 +101,8 @@ test('a resolved group cannot get more responders', async () => {
   await refused({ alert_group_id: group, users: [] }, 400, { detail: 'No team or user(s) specified' })
 })
 
-test('a team page is refused clearly until escalation chains exist', async () => {
-  await refused({ team: teamId }, 400, { detail: 'Paging a team is not available yet: page its users directly.' })
+test("a team whose direct-paging route has no escalation chain is refused clearly, and nothing is paged", async () => {
+  await refused({ team: teamId }, 400, {
+    detail: "The team's direct paging route has no escalation chain: connect one to its routes, or page users directly.",
+  })
 })

@@ -5,7 +5,11 @@ import { newPublicId } from '../../../activities/db/ids'
 import { ensureDirectPagingIntegration } from '../../../activities/db/integrations.repo'
 import { getTeam } from '../../../activities/db/teams.repo'
 import { findUsers, type UserRow } from '../../../activities/db/users.repo'
-import type { Actor, AlertGroupRecord, DirectPage } from '../../../workflows/core/types'
+import type { Actor, AlertGroupRecord, ChainSnapshot, DirectPage } from '../../../workflows/core/types'
+import { loadChainSnapshot } from '../../../activities/db/escalation-policies.repo'
+import { routesOfIntegration } from '../../../activities/db/routes.repo'
+import { evaluateAlerts, type StoredTemplates } from '../../ingest/formats'
+import { sharedTemplateEngine } from '../../ingest/templates'
 import { alertGroupWorkflowId } from '../../../workflows/messages'
 import { requirePermission, type Caller } from '../auth'
 import type { ApiDeps } from '../deps'
@@ -28,6 +32,30 @@ export function htmlEscape(value: string): string {
 export function pagingTitle(caller: string, names: readonly string[]): string {
   const joined = names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`
   return `${caller} is paging ${joined} to join escalation`
+}
+
+/** The route of the team's direct-paging integration that the paging payload selects (first match wins). */
+async function teamRoute(deps: ApiDeps, organizationId: string, integrationId: string, payload: unknown) {
+  const routes = await routesOfIntegration(deps.db, organizationId, integrationId)
+  const integration = await deps.db
+    .selectFrom('integrations')
+    .select(['type', 'name', 'templates'])
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', integrationId)
+    .executeTakeFirstOrThrow()
+  const [facts] = await evaluateAlerts(
+    sharedTemplateEngine(),
+    {
+      type: integration.type,
+      name: integration.name,
+      templates: integration.templates as StoredTemplates,
+      routes: routes.map((r) => ({ id: r.id, isDefault: r.is_default, routingType: r.routing_type, routingRegex: r.routing_regex })),
+    },
+    [payload],
+  )
+  const route = routes.find((r) => r.id === facts?.routeId) ?? routes.find((r) => r.is_default)
+  if (!route) throw new Error(`direct paging integration ${integrationId} has no default route`)
+  return route
 }
 
 export function userActor(caller: Caller): Actor {
@@ -88,45 +116,52 @@ export function escalationRouter(deps: ApiDeps): Router {
         return
       }
 
-      if (teamId !== null) {
-        // @TODO Team paging goes through the team's direct-paging routes and escalation chains (engine issue).
-        throw badRequest('Paging a team is not available yet: page its users directly.')
-      }
-
-      const target = await ensureDirectPagingIntegration(deps.db, caller.organizationId, null)
+      const target = await ensureDirectPagingIntegration(deps.db, caller.organizationId, teamId)
       const id = newPublicId('I')
-      const title = htmlEscape(parsed.title ?? pagingTitle(caller.user.username, pages.map((p) => p.user.username)))
+      const team = teamId === null ? undefined : await getTeam(deps.db, caller.organizationId, teamId)
+      const names = [...(team ? [team.name] : []), ...pages.map((p) => p.user.username)]
+      const title = htmlEscape(parsed.title ?? pagingTitle(caller.user.username, names))
       const message = parsed.message == null ? null : htmlEscape(parsed.message)
+      const payload = {
+        oncall: {
+          title,
+          message,
+          uid: randomUUID(),
+          author_username: caller.user.username,
+          permalink: parsed.source_url ?? null,
+          important: parsed.important_team_escalation,
+        },
+      }
+      // A team is paged through its direct-paging integration: its routes (e.g. on payload.oncall.important)
+      // choose the escalation chain, exactly as for an alert from an integration.
+      let routeId = target.routeId
+      let escalation: ChainSnapshot | null = null
+      if (teamId !== null) {
+        const route = await teamRoute(deps, caller.organizationId, target.integrationId, payload)
+        if (!route.escalation_chain_id) {
+          throw badRequest("The team's direct paging route has no escalation chain: connect one to its routes, or page users directly.")
+        }
+        routeId = route.id
+        escalation = await loadChainSnapshot(deps.db, caller.organizationId, route.escalation_chain_id)
+      }
       const record: AlertGroupRecord = {
         id,
         organizationId: caller.organizationId,
         integrationId: target.integrationId,
-        routeId: target.routeId,
-        teamId: null,
+        routeId,
+        teamId,
         title,
         message,
         sourceUrl: parsed.source_url ?? null,
         workflowId: alertGroupWorkflowId(id),
         createdAt: new Date().toISOString(),
-        firstAlert: {
-          id: newPublicId('A'),
-          payload: {
-            oncall: {
-              title,
-              message,
-              uid: randomUUID(),
-              author_username: caller.user.username,
-              permalink: parsed.source_url ?? null,
-              important: parsed.important_team_escalation,
-            },
-          },
-        },
+        firstAlert: { id: newPublicId('A'), payload },
       }
       // The row and the workflow start commit together: if Temporal refuses, nothing is half-created.
       await deps.db.transaction().execute(async (trx) => {
         await insertAlertGroup(trx, record)
         await deps.escalations
-          .start({ alertGroup: record, createdBy: userActor(caller), directPages })
+          .start({ alertGroup: record, createdBy: userActor(caller), directPages, escalation })
           .catch((err: unknown) => {
             deps.log('starting the escalation workflow failed', err)
             return Promise.reject(engineUnavailable())

@@ -1,5 +1,6 @@
 import { Router } from 'express'
 import { createTeam, deleteTeam, DuplicateTeamNameError, getTeam, listTeams, updateTeam } from '../../../activities/db/teams.repo'
+import { ensureDirectPagingIntegration } from '../../../activities/db/integrations.repo'
 import { requirePermission } from '../auth'
 import type { ApiDeps } from '../deps'
 import { fieldError, notFound, parseOrThrow } from '../errors'
@@ -28,6 +29,8 @@ export function teamsRouter(deps: ApiDeps): Router {
       const { organizationId } = requirePermission(req, 'admin')
       const body = parseOrThrow(createTeamSchema, req.body)
       const team = await createTeam(deps.db, organizationId, body).catch(reportDuplicate)
+      // As in OnCall, a team comes with its direct-paging integration, so its routes can be set up before a page.
+      await ensureDirectPagingIntegration(deps.db, organizationId, team.id)
       res.status(201).json(teamToWire(team))
     },
   })
