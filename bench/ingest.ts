@@ -5,13 +5,11 @@
 //  2. latency from the 200 to the group's workflow having seen the alert, one alert at a time, for alerts that
 //     open a new group and for alerts that join an open one.
 //   npm run bench:ingest -- [alerts=5000] [keys=100] [samples=40]
-import { mkdtempSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
-import path from 'node:path'
 import { sql } from 'kysely'
 import { escalationStatusQuery } from '../workflows/messages'
 import { createOrg, startStack } from '../test/stack'
-import { freePort, startDevServer } from '../test/temporal-dev-server'
+import { ensureTemporalForScript } from '../test/temporal-dev-server'
 
 const alerts = Number(process.argv[2] ?? 5000)
 const keys = Number(process.argv[3] ?? 100)
@@ -34,12 +32,7 @@ const payload = (key: string, n: number) =>
   })
 
 async function main(): Promise<void> {
-  let devServer: Awaited<ReturnType<typeof startDevServer>> | undefined
-  if (!process.env.TOCSIN_TEST_TEMPORAL_ADDRESS) {
-    const port = await freePort()
-    devServer = await startDevServer({ port, dbFile: path.join(mkdtempSync(path.join(tmpdir(), 'tocsin-bench-')), 't.db') })
-    process.env.TOCSIN_TEST_TEMPORAL_ADDRESS = `127.0.0.1:${port}`
-  }
+  const stopTemporal = await ensureTemporalForScript()
   const stack = await startStack('bench_ingest', { ingestion: { limits: unlimited } })
   try {
     const org = await createOrg(stack, 'Bench')
@@ -124,7 +117,7 @@ async function main(): Promise<void> {
     console.log(row('alert joining an open group', grouped))
   } finally {
     await stack.stop()
-    devServer?.kill('SIGTERM')
+    await stopTemporal()
   }
 }
 
