@@ -5,7 +5,7 @@
 //  2. latency from the 200 to the group's workflow having seen the alert, one alert at a time, for alerts that
 //     open a new group and for alerts that join an open one.
 //   npm run bench:ingest -- [alerts=5000] [keys=100] [samples=40]
-import { cpus, tmpdir } from 'node:os'
+import { cpus } from 'node:os'
 import { sql } from 'kysely'
 import { escalationStatusQuery } from '../workflows/messages'
 import { createOrg, startStack } from '../test/stack'
