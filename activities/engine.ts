@@ -130,10 +130,12 @@ export function createEngineActivities(deps: EngineDeps) {
       kind: string
       detail: Record<string, unknown>
       idempotencyKey: string
+      /** When the workflow decided it (ISO); defaults to now. */
+      at?: string
     }): Promise<void> {
       await appendEvent(db, request.organizationId, request.alertGroupId, {
         kind: request.kind,
-        at: deps.now().toISOString(),
+        at: request.at ?? deps.now().toISOString(),
         actor: null,
         detail: request.detail,
         idempotencyKey: request.idempotencyKey,

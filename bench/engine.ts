@@ -18,6 +18,13 @@ function quantile(values: number[], q: number): number {
 }
 const ms = (v: number) => v.toFixed(1)
 
+/** Runs `count` tasks, 20 at a time: alert groups arrive together, as in an incident. */
+async function inBatches(count: number, task: (i: number) => Promise<void>): Promise<void> {
+  for (let start = 0; start < count; start += 20) {
+    await Promise.all(Array.from({ length: Math.min(20, count - start) }, (_, k) => task(start + k)))
+  }
+}
+
 async function main(): Promise<void> {
   const stopTemporal = await ensureTemporalForScript()
   const firstPage = new Map<string, number>()
@@ -52,11 +59,11 @@ async function main(): Promise<void> {
     }
     const due = new Map<string, number>()
     const startedAt = Date.now()
-    for (let i = 0; i < waiting; i++) {
+    await inBatches(waiting, async (i) => {
       const chainIndex = i % chains.length
       const group = await escalate(stack, org.organizationId, chains[chainIndex] as string)
       due.set(group.id, Date.parse(group.createdAt) + (3 + chainIndex) * 1000)
-    }
+    })
     const startSeconds = (Date.now() - startedAt) / 1000
     const deadline = Date.now() + 120_000
     let pagedRows: Array<{ alert_group_id: string; epoch: string }> = []
@@ -80,7 +87,7 @@ async function main(): Promise<void> {
     const before = process.memoryUsage()
     const heldStarted = Date.now()
     const ids: string[] = []
-    for (let i = 0; i < held; i++) ids.push((await escalate(stack, org.organizationId, longChain)).workflowId)
+    await inBatches(held, async () => void ids.push((await escalate(stack, org.organizationId, longChain)).workflowId))
     // Every one of them must have reached its wait (its first workflow task ran in this worker).
     let waitingNow = 0
     for (const id of ids) {

@@ -244,10 +244,24 @@ export async function alertGroupWorkflow(input: AlertGroupWorkflowInput & AlertG
     }
   })
 
-  /** Carries out one decision's commands; paging and webhooks run in the background so no step waits on them. */
+  /**
+   * Carries out one decision's commands. Since the patch below, every effect but `resolve` runs in the background,
+   * so the next timer is set in the same workflow task as the decision and no step waits on another's I/O.
+   */
   const execute = async (commands: readonly Command[]) => {
-    for (const command of commands) {
-      const step = command.kind === 'log' ? command.step : command.step
+    const inBackground = patched('background-step-effects')
+    const decidedAt = Date.now()
+    for (const [index, command] of commands.entries()) {
+      // Timeline entries carry the decision's time (1 ms apart, in order), not the time their activity ran.
+      const at = new Date(decidedAt + index).toISOString()
+      if (inBackground && command.kind !== 'resolve') background(run(command, at))
+      else await run(command, at)
+    }
+  }
+
+  const run = async (command: Command, at: string) => {
+    {
+      const step = command.step
       const stepInfo = step ? { step_index: step.index, policy_id: step.policyId, step_type: step.type } : {}
       switch (command.kind) {
         case 'log':
@@ -257,6 +271,7 @@ export async function alertGroupWorkflow(input: AlertGroupWorkflowInput & AlertG
             kind: command.event,
             detail: { ...stepInfo, ...command.detail },
             idempotencyKey: command.stepKey + (command.event === 'escalation_paused' ? ':paused' : ''),
+            at,
           })
           break
         case 'notify': {
@@ -267,6 +282,7 @@ export async function alertGroupWorkflow(input: AlertGroupWorkflowInput & AlertG
             kind: recipients.userIds.length ? 'step_triggered' : 'step_skipped',
             detail: { ...stepInfo, user_ids: recipients.userIds, ...(recipients.detail ?? {}), ...(recipients.emptyReason ? { reason: recipients.emptyReason } : {}) },
             idempotencyKey: command.stepKey,
+            at,
           })
           page(
             recipients.userIds.map((userId) => ({ userId, important: command.important })),
