@@ -5,6 +5,7 @@ import type { ChainSnapshot } from '../workflows/core/types'
 import { appendEvent, routeSnapshot } from './db/alert-groups.repo'
 import type { Db } from './db/connect'
 import { nextShiftUsers, usersOnCallAt } from './db/oncall'
+import { getUserGroup } from './db/user-groups.repo'
 import { recordWebhookResponse } from './db/webhooks.repo'
 
 // The engine's activities besides paging itself: resolving who a step pages, round-robin picks, webhooks,
@@ -90,16 +91,9 @@ export function createEngineActivities(deps: EngineDeps) {
           return userIds.length ? { userIds, detail: { team: team.name } } : { userIds, emptyReason: `team ${team.name} has no members` }
         }
         case 'user_group': {
-          const group = await db.selectFrom('user_groups').select('handle').where('organization_id', '=', organizationId).where('id', '=', source.userGroupId).executeTakeFirst()
+          const group = await getUserGroup(db, organizationId, source.userGroupId)
           if (!group) return { userIds: [], emptyReason: 'the user group no longer exists' }
-          const rows = await db
-            .selectFrom('user_group_members')
-            .innerJoin('users', 'users.id', 'user_group_members.user_id')
-            .select('users.id')
-            .where('user_group_members.user_group_id', '=', source.userGroupId)
-            .orderBy('users.pk')
-            .execute()
-          const userIds = rows.map((r) => r.id)
+          const userIds = group.members
           return userIds.length ? { userIds, detail: { user_group: group.handle } } : { userIds, emptyReason: `user group @${group.handle} is empty` }
         }
         case 'schedule':

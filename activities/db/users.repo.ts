@@ -85,6 +85,14 @@ export async function getUser(db: Db, organizationId: string, id: string): Promi
   return selectUsers(db, organizationId).where('users.id', '=', id).executeTakeFirst()
 }
 
+/** Users (with their teams) among `ids`, in the order of `ids`; unknown and foreign ids are simply absent. */
+export async function findUsersWithTeams(db: Db, organizationId: string, ids: readonly string[]): Promise<UserWithTeams[]> {
+  if (ids.length === 0) return []
+  const rows = await selectUsers(db, organizationId).where('users.id', 'in', ids).execute()
+  const byId = new Map(rows.map((r) => [r.id, r]))
+  return ids.flatMap((id) => (byId.has(id) ? [byId.get(id) as UserWithTeams] : []))
+}
+
 /** Users of the organization among `ids`; ids of other organizations are simply absent. */
 export async function findUsers(db: Db, organizationId: string, ids: readonly string[]): Promise<UserRow[]> {
   if (ids.length === 0) return []

@@ -1,10 +1,9 @@
 import { Router } from 'express'
-import { sql } from 'kysely'
 import type { Db } from '../../../activities/db/connect'
 import { getEscalationChain } from '../../../activities/db/escalation-chains.repo'
 import { loadedNextShift, loadedOnCallAt, loadedPreviousShift, loadSchedule } from '../../../activities/db/oncall'
 import { getSchedule, type ScheduleRow } from '../../../activities/db/schedules.repo'
-import type { UserWithTeams } from '../../../activities/db/users.repo'
+import { findUsersWithTeams, type UserWithTeams } from '../../../activities/db/users.repo'
 import type { FinalEvent } from '../../../workflows/core/schedule/resolve'
 import { requirePermission } from '../auth'
 import type { ApiDeps } from '../deps'
@@ -66,31 +65,6 @@ function daysParam(raw: unknown): number {
   return days
 }
 
-async function usersWithTeams(db: Db, organizationId: string, ids: readonly string[]): Promise<UserWithTeams[]> {
-  if (ids.length === 0) return []
-  const rows = await db
-    .selectFrom('users')
-    .select([
-      'users.pk',
-      'users.id',
-      'users.organization_id',
-      'users.username',
-      'users.email',
-      'users.role',
-      'users.timezone',
-      'users.phone_number',
-      'users.slack_user_id',
-      'users.slack_team_id',
-      sql<string[]>`coalesce((select array_agg(tm.team_id order by t.pk) from team_members tm
-        join teams t on t.id = tm.team_id where tm.user_id = users.id), '{}')`.as('teams'),
-    ])
-    .where('users.organization_id', '=', organizationId)
-    .where('users.id', 'in', ids)
-    .execute()
-  const byId = new Map(rows.map((r) => [r.id, r]))
-  return ids.flatMap((id) => (byId.has(id) ? [byId.get(id) as UserWithTeams] : []))
-}
-
 /** IRM's user entry: the user's public keys, plus the phone number and its status. */
 function chainUserToWire(user: UserWithTeams) {
   const full = userToWire(user) as ReturnType<typeof userToWire> & {
@@ -115,7 +89,7 @@ function chainUserToWire(user: UserWithTeams) {
 }
 
 async function respond(db: Db, organizationId: string, userIds: readonly string[], shifts: Shift[]) {
-  const users = await usersWithTeams(db, organizationId, [...new Set(userIds)])
+  const users = await findUsersWithTeams(db, organizationId, [...new Set(userIds)])
   return { count: users.length, users: users.map(chainUserToWire), shifts }
 }
 
