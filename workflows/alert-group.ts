@@ -143,7 +143,13 @@ export async function alertGroupWorkflow(input: AlertGroupWorkflowInput & AlertG
           important: user.important,
           step,
           idempotencyKey: `${keyPrefix}:${user.userId}`,
-        }).then(() => void (notificationsSent += 1)),
+        }).then(() => {
+          notificationsSent += 1
+          // @NOTE A patch of its own: histories recorded with lifecycle webhooks but before these must replay.
+          if (patched('personal-notification-webhooks')) {
+            fireLifecycleWebhooks('personal notification', `${keyPrefix}:${user.userId}:personal`)
+          }
+        }),
       )
     }
   }

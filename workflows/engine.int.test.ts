@@ -502,3 +502,24 @@ test('paging a team goes through its direct-paging routes: important pages pick 
   const described = await handleOf(urgent.body.id).describe()
   expect(described.memo).toMatchObject({ title: 'DB down' })
 })
+
+test('a "personal notification" webhook fires once per page sent', async () => {
+  const hook = await org.call('POST', '/api/v1/webhooks/', {
+    name: `personal-${Date.now()}`,
+    url: receiverUrl('/personal'),
+    http_method: 'POST',
+    trigger_type: 'personal notification',
+  })
+  expect(hook.status).toBe(201)
+  const chainId = await chainOf(stack, org.call, [notifyPersons('alice', 'bob')])
+  const group = await escalate(stack, org.organizationId, chainId)
+  await pagedTogether(group.id, [], ['alice', 'bob'])
+  const hits = await eventually(async () => {
+    const found = received.filter((r) => r.path === '/personal' && r.body.includes(group.id))
+    return found.length >= 2 ? found : undefined
+  })
+  await sleep(1000)
+  expect(received.filter((r) => r.path === '/personal' && r.body.includes(group.id))).toHaveLength(2)
+  expect(new Set(hits.map((h) => h.headers['idempotency-key'])).size).toBe(2)
+  await org.call('DELETE', `/api/v1/webhooks/${hook.body.id}/`)
+})
