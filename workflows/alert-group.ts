@@ -179,7 +179,7 @@ export async function alertGroupWorkflow(input: AlertGroupWorkflowInput & AlertG
   }
 
   const validate = (action: LifecycleAction) => (_request: ActionRequest) => {
-    const reason = refusal(lifecycle, action)
+    const reason = refusal(lifecycle, action, { maintenance: alertGroup.isMaintenance === true })
     if (reason !== null) throw refuse(reason)
   }
   setHandler(acknowledgeUpdate, ({ actor }) => act('acknowledge', actor), { validator: validate('acknowledge') })

@@ -21,6 +21,7 @@ export interface AlertGroupRow {
   resolved_by: string | null
   silenced_at: string | null
   lifecycle_version: number
+  is_maintenance: boolean
   alerts_count: number
   last_alert: AlertRow | null
 }
@@ -106,6 +107,7 @@ function selectAlertGroups(db: Db, organizationId: string) {
       'g.resolved_by',
       'g.silenced_at',
       'g.lifecycle_version',
+      'g.is_maintenance',
       sql<number>`(select count(*)::int from alerts a where a.alert_group_id = g.id)`.as('alerts_count'),
       sql<AlertRow | null>`(select json_build_object('id', a.id, 'alert_group_id', a.alert_group_id,
         'created_at', a.created_at::text, 'payload', a.payload)
@@ -244,6 +246,7 @@ export function alertGroupRecordOf(group: AlertGroupRow): AlertGroupRecord {
     workflowId: group.workflow_id,
     createdAt: group.created_at,
     firstAlert: { id: group.last_alert?.id ?? group.id, payload: group.last_alert?.payload ?? {} },
+    isMaintenance: group.is_maintenance,
   }
 }
 

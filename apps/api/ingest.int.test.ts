@@ -278,6 +278,11 @@ test('maintenance mode attaches alerts to the maintenance group and pages nobody
   for (const name of ['A', 'B', 'C']) expect((await post(am.link, alertmanager('firing', name))).status).toBe(200)
   await inboxEmpty()
   expect((await groups(org, am.id, 1))[0]).toMatchObject({ id: maintenance?.id, alerts_count: 4 })
+  // Checklist row 37: a maintenance group cannot be acknowledged; it is resolved when maintenance stops.
+  expect(await org.call('POST', `/api/v1/alert_groups/${maintenance?.id}/acknowledge/`)).toMatchObject({
+    status: 400,
+    body: { detail: "Can't acknowledge a maintenance alert group" },
+  })
   const stopped = await org.call('POST', `/api/v1/integrations/${am.id}/maintenance_stop/`)
   expect(stopped.body).toMatchObject({ maintenance_mode: null, maintenance_started_at: null, maintenance_end_at: null })
   expect((await org.call('GET', `/api/v1/alert_groups/${maintenance?.id}/`)).body.state).toBe('resolved')

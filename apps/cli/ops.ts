@@ -56,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
 async function reopen(db: Db, escalations: Escalations, alertGroupId: string, actor: Actor): Promise<ActionOutcome> {
   const group = await getAlertGroupById(db, alertGroupId)
   if (!group) return { kind: 'refused', reason: 'no such alert group' }
-  const reason = refusal(lifecycleOf(group), 'unresolve')
+  const reason = refusal(lifecycleOf(group), 'unresolve', { maintenance: group.is_maintenance })
   if (reason !== null) return { kind: 'refused', reason }
   const stored = { resolvedAt: group.resolved_at as string, lifecycleVersion: group.lifecycle_version }
   return escalations.reopen(alertGroupRecordOf(group), await routeSnapshot(db, group.organization_id, group.route_id), actor, stored)
@@ -67,7 +67,7 @@ async function explainClosed(db: Db, alertGroupId: string, action: LifecycleActi
   try {
     const group = await getAlertGroupById(db, alertGroupId)
     if (!group) return 'no such alert group'
-    return `refused: ${refusal(lifecycleOf(group), action) ?? 'its escalation has ended'}`
+    return `refused: ${refusal(lifecycleOf(group), action, { maintenance: group.is_maintenance }) ?? 'its escalation has ended'}`
   } catch {
     return 'no running escalation (and the database is unreachable)'
   }

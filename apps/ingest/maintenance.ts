@@ -43,6 +43,7 @@ export async function startMaintenance(
         workflowId: alertGroupWorkflowId(groupId),
         createdAt: now.toISOString(),
         firstAlert: { id: newPublicId('A'), payload: { oncall: { title, message: null, uid: randomUUID(), maintenance: true } } },
+        isMaintenance: true,
       }
       await insertGroupingAlertGroup(trx, { ...record, routeId: integration.default_route_id, distinction: null, isMaintenance: true })
       await insertAlert(trx, { ...record.firstAlert, organizationId: record.organizationId, alertGroupId: groupId, createdAt: record.createdAt })

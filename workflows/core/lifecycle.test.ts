@@ -34,6 +34,14 @@ describe('refusal follows OnCall texts and order', () => {
   test.each(cases)('%s', (_name, state, action, expected) => {
     expect(refusal(state, action)).toBe(expected)
   })
+
+  test('a maintenance group can be resolved but not acknowledged, un-acknowledged or unresolved', () => {
+    const maintenance = { maintenance: true }
+    expect(refusal(firing, 'acknowledge', maintenance)).toBe("Can't acknowledge a maintenance alert group")
+    expect(refusal(acked, 'unacknowledge', maintenance)).toBe("Can't unacknowledge a maintenance alert group")
+    expect(refusal(resolved, 'unresolve', maintenance)).toBe("Can't unresolve a maintenance alert group")
+    expect(refusal(firing, 'resolve', maintenance)).toBeNull()
+  })
 })
 
 describe('applyAction', () => {

@@ -34,9 +34,10 @@ export function publicState(state: LifecycleState): PublicState {
 
 /**
  * Why OnCall refuses `action` in `state` (its exact 400 text, checked in its order), or null when allowed.
- * Attached and maintenance groups do not exist yet, so their refusals cannot arise.
+ * A maintenance group can be resolved (ending the maintenance) but not acknowledged or un-acted on.
+ * Attached groups do not exist in Tocsin, so their refusals cannot arise.
  */
-export function refusal(state: LifecycleState, action: LifecycleAction): string | null {
+export function refusal(state: LifecycleState, action: LifecycleAction, group: { maintenance?: boolean } = {}): string | null {
   const acked = state.acknowledgedAt !== null
   const resolved = state.resolvedAt !== null
   const silenced = state.silencedAt !== null
@@ -44,16 +45,19 @@ export function refusal(state: LifecycleState, action: LifecycleAction): string 
     case 'acknowledge':
       if (acked) return "Can't acknowledge an acknowledged alert group"
       if (resolved) return "Can't acknowledge a resolved alert group"
+      if (group.maintenance) return "Can't acknowledge a maintenance alert group"
       return null
     case 'unacknowledge':
       if (!acked) return "Can't unacknowledge an unacknowledged alert group"
       if (resolved) return "Can't unacknowledge a resolved alert group"
+      if (group.maintenance) return "Can't unacknowledge a maintenance alert group"
       return null
     case 'resolve':
       if (resolved) return "Can't resolve a resolved alert group"
       return null
     case 'unresolve':
       if (!resolved) return "Can't unresolve an unresolved alert group"
+      if (group.maintenance) return "Can't unresolve a maintenance alert group"
       return null
     case 'silence':
       if (resolved) return "Can't silence a resolved alert group"

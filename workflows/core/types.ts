@@ -20,6 +20,8 @@ export interface AlertGroupRecord {
   /** ISO instant. */
   readonly createdAt: string
   readonly firstAlert: { readonly id: string; readonly payload: unknown }
+  /** The integration's maintenance group: collects alerts during maintenance, is resolved when it ends. */
+  readonly isMaintenance?: boolean
 }
 
 /** A user paged directly (POST /api/v1/escalation/), with the personal-rule set to use. */

@@ -116,7 +116,7 @@ export function alertGroupsRouter(deps: ApiDeps): Router {
     if (outcome.kind === 'refused') throw badRequest(outcome.reason)
     if (outcome.kind === 'closed') {
       // The workflow ends on resolve; the stored state says why the action is refused.
-      throw badRequest(refusal(lifecycleOf(group), action) ?? "Can't change an alert group whose escalation has ended")
+      throw badRequest(refusal(lifecycleOf(group), action, { maintenance: group.is_maintenance }) ?? "Can't change an alert group whose escalation has ended")
     }
   }
 
@@ -153,7 +153,7 @@ export function alertGroupsRouter(deps: ApiDeps): Router {
   resource(router, '/alert_groups/:id/unresolve', {
     POST: async (req, res) => {
       const { caller, group } = await lookup(req, 'write_alert_groups')
-      const reason = refusal(lifecycleOf(group), 'unresolve')
+      const reason = refusal(lifecycleOf(group), 'unresolve', { maintenance: group.is_maintenance })
       if (reason !== null) throw badRequest(reason)
       // A resolved group's escalation has ended: a new run starts it over on the route's current chain.
       const snapshot = await routeSnapshot(deps.db, caller.organizationId, group.route_id)
