@@ -1,3 +1,4 @@
+import { refusalCheck } from '../../test/refusals'
 import { issueToken } from '../../activities/db/tokens.repo'
 import { caller, createOrg, organizationRows, startStack, type Stack } from '../../test/stack'
 
@@ -57,43 +58,12 @@ async function snapshot(organizationId = org.organizationId) {
   return { ...base, schedules }
 }
 
-function isErrorBody(body: unknown): boolean {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return false
-  const values = Object.values(body)
-  return (
-    values.length > 0 &&
-    values.every(
-      (v) =>
-        typeof v === 'string' ||
-        (Array.isArray(v) && v.length > 0 && v.every((m) => typeof m === 'string')) ||
-        (!Array.isArray(v) && isErrorBody(v)),
-    )
-  )
-}
 
 /** A refused write: `expected` exactly (or any error body when undefined), nothing moved in either organization. */
-async function expectRejected(method: string, path: string, body: unknown, expected: unknown, status = 400) {
-  const before = await snapshot()
-  const beforeOther = await snapshot(other.organizationId)
-  const response = await org.call(method, path, body)
-  const shown = typeof body === 'string' ? body.slice(0, 60) : JSON.stringify(body)?.slice(0, 200)
-  expect({
-    method,
-    path,
-    shown,
-    status: response.status,
-    answer: expected === undefined ? 'any' : response.body,
-  }).toEqual({
-    method,
-    path,
-    shown,
-    status,
-    answer: expected === undefined ? 'any' : expected,
-  })
-  expect(isErrorBody(response.body)).toBe(true)
-  expect(await snapshot()).toEqual(before)
-  expect(await snapshot(other.organizationId)).toEqual(beforeOther)
-}
+const expectRejected = refusalCheck(
+  () => org.call,
+  async () => [await snapshot(), await snapshot(other.organizationId)],
+)
 
 async function createSchedule(body: Record<string, unknown>, as: Org = org) {
   const response = await as.call('POST', '/api/v1/schedules/', body)

@@ -1,3 +1,4 @@
+import { isErrorBody } from '../../test/refusals'
 import { newPublicId } from '../../activities/db/ids'
 import { issueToken } from '../../activities/db/tokens.repo'
 import { recordWebhookResponse } from '../../activities/db/webhooks.repo'
@@ -97,19 +98,6 @@ async function snapshot(organizationId = org.organizationId) {
 }
 
 /** OnCall's error bodies: lists of strings per field, nested objects, or (BadRequest) plain strings. */
-function isErrorBody(body: unknown): boolean {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return false
-  const values = Object.values(body)
-  return (
-    values.length > 0 &&
-    values.every(
-      (v) =>
-        typeof v === 'string' ||
-        (Array.isArray(v) && v.length > 0 && v.every((m) => typeof m === 'string')) ||
-        (!Array.isArray(v) && isErrorBody(v)),
-    )
-  )
-}
 
 async function expectRejected(method: string, path: string, body: unknown, expected: unknown, status = 400) {
   const before = await snapshot()
