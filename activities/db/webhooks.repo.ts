@@ -1,55 +1,15 @@
-import { sql } from 'kysely'
+import { sql, type Selectable } from 'kysely'
 import type { Db } from './connect'
+import type { WebhookResponsesTable, WebhooksTable } from './schema'
 import { newPublicId } from './ids'
 
-export interface WebhookRow {
-  pk: string
-  id: string
-  organization_id: string
-  team_id: string | null
-  name: string
-  is_webhook_enabled: boolean
-  url: string
-  http_method: string
-  trigger_type: string
-  data: string | null
-  headers: string | null
-  trigger_template: string | null
-  username: string | null
-  password: string | null
-  authorization_header: string | null
-  forward_all: boolean
-  integration_filter: string[] | null
-  preset: string | null
-}
+/** A live webhook as the API reads it (table types are declared once, in schema.ts). */
+export type WebhookRow = Omit<Selectable<WebhooksTable>, 'created_at' | 'deleted_at'>
 
-export interface WebhookFields {
-  team_id: string | null
-  name: string
-  is_webhook_enabled: boolean
-  url: string
-  http_method: string
-  trigger_type: string
-  data: string | null
-  headers: string | null
-  trigger_template: string | null
-  username: string | null
-  password: string | null
-  authorization_header: string | null
-  forward_all: boolean
-  integration_filter: string[] | null
-}
+/** What a create or update may set. */
+export type WebhookFields = Omit<WebhookRow, 'pk' | 'id' | 'organization_id' | 'preset'>
 
-export interface WebhookResponseRow {
-  timestamp: string
-  url: string | null
-  request_trigger: string | null
-  request_headers: string | null
-  request_data: string | null
-  status_code: number | null
-  content: string | null
-  event_data: string | null
-}
+export type WebhookResponseRow = Omit<Selectable<WebhookResponsesTable>, 'pk' | 'organization_id' | 'webhook_id' | 'idempotency_key'>
 
 /** One attempt as the escalation engine records it; `timestamp` defaults to now. */
 export type WebhookResponse = Omit<WebhookResponseRow, 'timestamp'> & { timestamp?: string }
