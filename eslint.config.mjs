@@ -22,6 +22,7 @@ const workflowImportBans = {
       allowTypeImports: true,
       message: 'Import activities as types only and call them through proxyActivities.',
     },
+    { group: ['**/db', '**/db/**'], message: 'Workflows reach PostgreSQL only through activities.' },
     { group: ['**/apps/**'], message: 'Workflows do not depend on the apps.' },
   ],
 }
@@ -84,6 +85,67 @@ export default tseslint.config(
           ...workflowImportBans,
           patterns: [...workflowImportBans.patterns, { group: ['@temporalio/*'], message: 'The core is plain TypeScript.' }],
         },
+      ],
+    },
+  },
+  // The layers' import directions (docs/architecture.md): each layer imports only the ones below it.
+  {
+    files: ['db/**/*.ts'],
+    ignores: ['db/**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/apps', '**/apps/**'], message: 'The data layer does not depend on the apps.' },
+            { group: ['**/activities', '**/activities/**'], message: 'The data layer does not depend on activities.' },
+            { group: ['**/workflows/*', '!**/workflows/core'], message: 'The data layer uses only the pure core of workflows/.' },
+            { group: ['express', '@temporalio/*'], message: 'The data layer speaks SQL only.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['activities/**/*.ts'],
+    ignores: ['activities/**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/apps/*', '!**/apps/config'], message: 'Activities get their dependencies injected by the worker; they do not import the apps.' },
+            { group: ['**/apps/config'], allowTypeImports: true, message: 'Activities receive configuration as values; import only its types.' },
+            { group: ['**/workflows/*', '!**/workflows/core'], message: 'Activities use only the pure core of workflows/.' },
+            { group: ['express'], message: 'HTTP belongs to apps/api.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['apps/services/**/*.ts'],
+    ignores: ['apps/services/**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/api', '**/api/**'], message: 'Services know no API dialect: the dialects map to and from them.' },
+            { group: ['express'], message: 'Services know no HTTP.' },
+            { group: ['**/activities', '**/activities/**'], message: 'Services reach the engine through apps/escalations.ts, not activities.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['migrations/**/*.ts'],
+    ignores: ['migrations/**/*.test.ts', 'migrations/index.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../*', '**/apps/**', '**/db/**', '**/workflows/**', '**/activities/**'], message: 'Migrations are frozen in time: they import no application code.' }] },
       ],
     },
   },

@@ -1,6 +1,6 @@
 // Two projects: unit (pure, no services) and integration (real Temporal dev server + real PostgreSQL).
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] }
-const roots = ['<rootDir>/apps', '<rootDir>/workflows', '<rootDir>/activities', '<rootDir>/migrations', '<rootDir>/test']
+const roots = ['<rootDir>/apps', '<rootDir>/workflows', '<rootDir>/activities', '<rootDir>/db', '<rootDir>/migrations', '<rootDir>/test']
 
 /** @type {import('jest').Config} */
 module.exports = {

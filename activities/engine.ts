@@ -1,12 +1,14 @@
 import { activityInfo, ApplicationFailure } from '@temporalio/activity'
-import { sql } from 'kysely'
 import type { UserSource } from '../workflows/core/escalation'
 import type { ChainSnapshot } from '../workflows/core/types'
-import { appendEvent, routeSnapshot } from './db/alert-groups.repo'
-import type { Db } from './db/connect'
-import { nextShiftUsers, usersOnCallAt } from './db/oncall'
-import { getUserGroup } from './db/user-groups.repo'
-import { recordWebhookResponse } from './db/webhooks.repo'
+import { appendEvent, routeSnapshot } from '../db/alert-groups.repo'
+import type { Db } from '../db/connect'
+import { resolveRecipients as resolveStepRecipients, type Recipients } from '../db/recipients'
+import { icalOptions } from '../db/schedule-ical'
+import { recordWebhookResponse } from '../db/webhooks.repo'
+import { isTruthy } from '../workflows/core/truthy'
+import { activityLog, noActivityMetrics, observeLateness, type ActivityMetrics, type StepDue } from './metrics'
+import { defaultOutboundFetch, OUTBOUND_REFUSED, OutboundRefusedError, type OutboundFetch } from './outbound'
 
 // The engine's activities besides paging itself: resolving who a step pages, round-robin picks, webhooks,
 // chat posts and incidents. Each one is idempotent under the key the workflow derives from its step.
@@ -18,13 +20,9 @@ export interface EngineDeps {
   readonly chatWebhookUrl: string | null
   readonly httpTimeoutMs: number
   readonly now: () => Date
-}
-
-export interface Recipients {
-  readonly userIds: readonly string[]
-  /** Why nobody is paged, for the timeline. */
-  readonly emptyReason?: string
-  readonly detail?: Readonly<Record<string, unknown>>
+  /** How webhooks, the chat webhook and iCal calendars are called (default: public addresses only). */
+  readonly outbound?: OutboundFetch
+  readonly metrics?: ActivityMetrics
 }
 
 /** Non-retryable: a webhook that answered 4xx will not change its mind. */
@@ -32,84 +30,19 @@ export const WEBHOOK_REJECTED = 'WebhookRejected'
 
 export function createEngineActivities(deps: EngineDeps) {
   const { db } = deps
-
-  async function existingUsers(organizationId: string, ids: readonly string[]): Promise<string[]> {
-    if (ids.length === 0) return []
-    const rows = await db.selectFrom('users').select('id').where('organization_id', '=', organizationId).where('id', 'in', ids).execute()
-    const found = new Set(rows.map((r) => r.id))
-    return [...new Set(ids)].filter((id) => found.has(id))
-  }
-
-  /** One pick per key, in a transaction with the pointer move, so a retry never skips a person. */
-  async function roundRobinPick(organizationId: string, policyId: string, snapshotUserIds: readonly string[], key: string) {
-    return db.transaction().execute(async (trx) => {
-      const earlier = await trx.selectFrom('round_robin_picks').select('user_id').where('idempotency_key', '=', key).executeTakeFirst()
-      if (earlier) return earlier.user_id
-      const moved = await trx
-        .updateTable('escalation_policies')
-        .set({ round_robin_index: sql<number>`(round_robin_index + 1) % cardinality(users)` })
-        .where('organization_id', '=', organizationId)
-        .where('id', '=', policyId)
-        .where(sql<boolean>`cardinality(users) > 0`)
-        .returning(['round_robin_index', 'users'])
-        .executeTakeFirst()
-      // @NOTE The queue lives on the policy row (shared by all groups, moved by advance_round_robin too); a
-      // deleted policy falls back to the snapshot's first user, as OnCall's null pointer does.
-      const picked = moved
-        ? (moved.users[(moved.round_robin_index + moved.users.length - 1) % moved.users.length] as string)
-        : (await existingUsers(organizationId, snapshotUserIds))[0]
-      if (picked === undefined) return null
-      await trx.insertInto('round_robin_picks').values({ idempotency_key: key, organization_id: organizationId, policy_id: policyId, user_id: picked }).execute()
-      return picked
-    })
-  }
+  const outbound = deps.outbound ?? defaultOutboundFetch()
+  const metrics = deps.metrics ?? noActivityMetrics
+  const ical = icalOptions(outbound)
 
   return {
-    /** Who a step pages, read live: users still existing, the team's members, the group's members, the schedule. */
-    async resolveRecipients(request: { organizationId: string; source: UserSource; stepKey: string }): Promise<Recipients> {
-      const { organizationId, source } = request
-      switch (source.kind) {
-        case 'users': {
-          const userIds = await existingUsers(organizationId, source.userIds)
-          return userIds.length ? { userIds } : { userIds, emptyReason: 'none of the step\'s users exist any more' }
-        }
-        case 'round_robin': {
-          const userId = await roundRobinPick(organizationId, source.policyId, source.userIds, `${request.stepKey}:round-robin`)
-          return userId ? { userIds: [userId] } : { userIds: [], emptyReason: 'the round-robin queue has no users' }
-        }
-        case 'team': {
-          const team = await db.selectFrom('teams').select('name').where('organization_id', '=', organizationId).where('id', '=', source.teamId).executeTakeFirst()
-          if (!team) return { userIds: [], emptyReason: 'the team no longer exists' }
-          const rows = await db
-            .selectFrom('team_members')
-            .innerJoin('users', 'users.id', 'team_members.user_id')
-            .select('users.id')
-            .where('team_members.team_id', '=', source.teamId)
-            .orderBy('users.pk')
-            .execute()
-          const userIds = rows.map((r) => r.id)
-          return userIds.length ? { userIds, detail: { team: team.name } } : { userIds, emptyReason: `team ${team.name} has no members` }
-        }
-        case 'user_group': {
-          const group = await getUserGroup(db, organizationId, source.userGroupId)
-          if (!group) return { userIds: [], emptyReason: 'the user group no longer exists' }
-          const userIds = group.members
-          return userIds.length ? { userIds, detail: { user_group: group.handle } } : { userIds, emptyReason: `user group @${group.handle} is empty` }
-        }
-        case 'schedule':
-        case 'next_shift': {
-          const found =
-            source.kind === 'schedule'
-              ? await usersOnCallAt(db, organizationId, source.scheduleId, deps.now())
-              : await nextShiftUsers(db, organizationId, source.scheduleId, deps.now())
-          if (found === null) return { userIds: [], emptyReason: 'the schedule no longer exists' }
-          if (found.userIds.length === 0) {
-            const reason = source.kind === 'schedule' ? 'nobody is on call in the schedule now' : 'no shift starts in the schedule within 14 days'
-            return { userIds: [], emptyReason: reason, detail: found.detail }
-          }
-          return { userIds: found.userIds, detail: found.detail }
-        }
-      }
+    /** Who a step pages, read live; a round-robin step moves its queue once per step key. */
+    async resolveRecipients(request: { organizationId: string; source: UserSource; stepKey: string; stepDue?: StepDue }): Promise<Recipients> {
+      const { userIds, emptyReason, detail } = await resolveStepRecipients(db, request.organizationId, request.source, {
+        now: deps.now(),
+        roundRobin: { mode: 'pick', key: `${request.stepKey}:round-robin` },
+        ical,
+      })
+      return { userIds, ...(emptyReason !== undefined ? { emptyReason } : {}), ...(detail !== undefined ? { detail } : {}) }
     },
 
     /** The route's current chain, frozen for a restart (un-ack, unsilence, end of silence, unresolve). */
@@ -126,6 +59,8 @@ export function createEngineActivities(deps: EngineDeps) {
       idempotencyKey: string
       /** When the workflow decided it (ISO); defaults to now. */
       at?: string
+      /** Set when the entry is the step's whole effect (a wait, a window, a repeat...): its lateness is measured. */
+      stepDue?: StepDue
     }): Promise<void> {
       await appendEvent(db, request.organizationId, request.alertGroupId, {
         kind: request.kind,
@@ -134,11 +69,13 @@ export function createEngineActivities(deps: EngineDeps) {
         detail: request.detail,
         idempotencyKey: request.idempotencyKey,
       })
+      observeLateness(metrics, request.stepDue, deps.now())
     },
 
     /**
      * Calls an outgoing webhook with its rendered templates and an Idempotency-Key header, and records each
-     * attempt's response. 5xx and network errors throw (Temporal retries with backoff); 4xx does not retry.
+     * attempt's response. 5xx and network errors throw (Temporal retries with backoff); 4xx and a destination the
+     * outbound policy refuses do not retry.
      */
     async callWebhook(request: {
       organizationId: string
@@ -147,6 +84,8 @@ export function createEngineActivities(deps: EngineDeps) {
       triggerType: string
       idempotencyKey: string
       event: Record<string, unknown>
+      /** The escalation step that calls it (none for lifecycle webhooks). */
+      stepDue?: StepDue
     }): Promise<{ status: 'sent' | 'skipped'; statusCode?: number; reason?: string }> {
       const { organizationId, alertGroupId } = request
       const webhook = await db
@@ -176,8 +115,7 @@ export function createEngineActivities(deps: EngineDeps) {
         webhook: { id: webhook.id, name: webhook.name },
       }
       if (webhook.trigger_template) {
-        const verdict = (await deps.renderTemplate(webhook.trigger_template, context)).trim().toLowerCase()
-        if (!['1', 'true', 'ok'].includes(verdict)) return { status: 'skipped', reason: 'the trigger template did not match' }
+        if (!isTruthy(await deps.renderTemplate(webhook.trigger_template, context))) return { status: 'skipped', reason: 'the trigger template did not match' }
       }
       const url = await deps.renderTemplate(webhook.url, context)
       const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': request.idempotencyKey }
@@ -197,8 +135,9 @@ export function createEngineActivities(deps: EngineDeps) {
       const attempt = activityInfo().attempt
       let statusCode: number | null = null
       let content: string
+      let refused: string | null = null
       try {
-        const response = await fetch(url, {
+        const response = await outbound(url, {
           method: webhook.http_method,
           headers,
           body: webhook.http_method === 'GET' ? undefined : body,
@@ -207,7 +146,8 @@ export function createEngineActivities(deps: EngineDeps) {
         statusCode = response.status
         content = (await response.text()).slice(0, 10_000)
       } catch (err) {
-        content = `request failed: ${err instanceof Error ? err.message : String(err)}`
+        if (err instanceof OutboundRefusedError) refused = `refused: ${err.message}`
+        content = refused ?? `request failed: ${err instanceof Error ? err.message : String(err)}`
       }
       const redacted = { ...headers, ...(headers.authorization ? { authorization: '****************' } : {}) }
       await recordWebhookResponse(db, organizationId, webhook.id, {
@@ -220,6 +160,14 @@ export function createEngineActivities(deps: EngineDeps) {
         event_data: JSON.stringify(context.event),
         idempotencyKey: `${request.idempotencyKey}:attempt-${attempt}`,
       })
+      const answer = refused !== null ? 'refused' : statusCode === null ? 'error' : String(statusCode)
+      metrics.webhookCalled(request.triggerType, answer)
+      const log = activityLog()
+      if (statusCode !== null && statusCode < 400) log.info('webhook called', { webhookId: webhook.id, trigger: request.triggerType, statusCode })
+      else log.warn('webhook call failed', { webhookId: webhook.id, trigger: request.triggerType, answer, ...(refused ? { reason: refused } : {}) })
+      // A step's effect is done once the call is final: answered below 500, or refused for good.
+      if (refused !== null || (statusCode !== null && statusCode < 500)) observeLateness(metrics, request.stepDue, deps.now())
+      if (refused !== null) throw ApplicationFailure.create({ type: OUTBOUND_REFUSED, message: refused, nonRetryable: true })
       if (statusCode === null || statusCode >= 500) throw new Error(`webhook ${webhook.id} failed: ${statusCode ?? content}`)
       if (statusCode >= 400) {
         throw ApplicationFailure.create({ type: WEBHOOK_REJECTED, message: `webhook ${webhook.id} answered ${statusCode}`, nonRetryable: true })
@@ -244,7 +192,7 @@ export function createEngineActivities(deps: EngineDeps) {
     },
 
     /** notify_whole_channel: posts to the configured chat webhook once per key. */
-    async postToChannel(request: { organizationId: string; alertGroupId: string; text: string; idempotencyKey: string }) {
+    async postToChannel(request: { organizationId: string; alertGroupId: string; text: string; idempotencyKey: string; stepDue?: StepDue }) {
       if (!deps.chatWebhookUrl) return { status: 'skipped' as const, reason: 'no chat webhook is configured (TOCSIN_CHAT_WEBHOOK_URL)' }
       await db
         .insertInto('chat_posts')
@@ -253,29 +201,55 @@ export function createEngineActivities(deps: EngineDeps) {
         .execute()
       const post = await db.selectFrom('chat_posts').select('delivered_at').where('idempotency_key', '=', request.idempotencyKey).executeTakeFirstOrThrow()
       if (post.delivered_at !== null) return { status: 'posted' as const }
-      const response = await fetch(deps.chatWebhookUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': request.idempotencyKey },
-        body: JSON.stringify({ text: request.text, alert_group_id: request.alertGroupId }),
-        signal: AbortSignal.timeout(deps.httpTimeoutMs),
-      })
+      let response: Response
+      try {
+        response = await outbound(deps.chatWebhookUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': request.idempotencyKey },
+          body: JSON.stringify({ text: request.text, alert_group_id: request.alertGroupId }),
+          signal: AbortSignal.timeout(deps.httpTimeoutMs),
+        })
+      } catch (err) {
+        // The step reports the refusal; retrying cannot change the policy.
+        if (err instanceof OutboundRefusedError) return { status: 'skipped' as const, reason: `refused: ${err.message}` }
+        throw err
+      }
       await response.body?.cancel()
       if (!response.ok) throw new Error(`chat webhook answered ${response.status}`)
       await db.updateTable('chat_posts').set({ delivered_at: deps.now().toISOString() }).where('idempotency_key', '=', request.idempotencyKey).execute()
+      observeLateness(metrics, request.stepDue, deps.now())
+      activityLog().info('posted to the chat channel')
       return { status: 'posted' as const }
     },
 
-    /** declare_incident: at most one incident per alert group, whatever the retries and repeats. */
-    async declareIncident(request: { organizationId: string; alertGroupId: string; severity: string; policyId: string }) {
-      const inserted = await db
+    /** declare_incident: at most one incident per alert group; the step that declared it reports so on every retry. */
+    async declareIncident(request: {
+      organizationId: string
+      alertGroupId: string
+      severity: string
+      policyId: string
+      idempotencyKey: string
+      stepDue?: StepDue
+    }) {
+      await db
         .insertInto('incidents')
-        .values({ organization_id: request.organizationId, alert_group_id: request.alertGroupId, severity: request.severity, policy_id: request.policyId })
+        .values({
+          organization_id: request.organizationId,
+          alert_group_id: request.alertGroupId,
+          severity: request.severity,
+          policy_id: request.policyId,
+          step_key: request.idempotencyKey,
+        })
         .onConflict((oc) => oc.column('alert_group_id').doNothing())
-        .returning('pk')
-        .executeTakeFirst()
-      return { declared: inserted !== undefined }
+        .execute()
+      const incident = await db
+        .selectFrom('incidents')
+        .select('step_key')
+        .where('organization_id', '=', request.organizationId)
+        .where('alert_group_id', '=', request.alertGroupId)
+        .executeTakeFirstOrThrow()
+      observeLateness(metrics, request.stepDue, deps.now())
+      return { declared: incident.step_key === request.idempotencyKey }
     },
   }
 }
-
-export type EngineActivities = ReturnType<typeof createEngineActivities>

@@ -1,10 +1,13 @@
 import type { LifecycleAction, LifecycleState } from '../workflows/core/lifecycle'
 import type { Actor, AlertGroupRecord } from '../workflows/core/types'
 import { createEngineActivities, type EngineDeps } from './engine'
-import { appendEvent, insertAlertGroup, writeLifecycle } from './db/alert-groups.repo'
-import type { Db } from './db/connect'
-import { findUsers } from './db/users.repo'
+import { createHeartbeatActivities } from './heartbeats'
+import { appendEvent, insertAlertGroup, writeLifecycle } from '../db/alert-groups.repo'
+import type { Db } from '../db/connect'
+import { findUsers } from '../db/users.repo'
+import { activityLog, noActivityMetrics, observeLateness, type ActivityMetrics, type EscalationEvent, type StepDue } from './metrics'
 import type { Notifier } from './notifications'
+import { OutboundRefusedError, type OutboundFetch } from './outbound'
 
 export interface ActivityDeps {
   readonly db: Db
@@ -13,6 +16,10 @@ export interface ActivityDeps {
   readonly renderTemplate: EngineDeps['renderTemplate']
   readonly chatWebhookUrl?: string | null
   readonly httpTimeoutMs?: number
+  /** How webhooks, the chat webhook and iCal calendars are called (default: public addresses only). */
+  readonly outbound?: OutboundFetch
+  /** Where pages, webhook calls, lifecycle events and step lateness are counted (default: nowhere). */
+  readonly metrics?: ActivityMetrics
 }
 
 export interface NotifyUserRequest {
@@ -25,10 +32,29 @@ export interface NotifyUserRequest {
   readonly step: string
   /** Derived from the workflow id and the step: the same for every retry and replay of this notification. */
   readonly idempotencyKey: string
+  /** The escalation step that pages, and when it was due (none for direct pages and added responders). */
+  readonly stepDue?: StepDue
 }
 
+/** Who a page went to, as the personal-notification webhooks report it. */
+export interface NotifiedUser {
+  readonly id: string
+  readonly username: string
+  readonly email: string
+}
+
+/**
+ * `user` and `channel` were added later: results recorded in older histories lack them, so the workflow reads them
+ * as optional.
+ */
 export type NotifyUserResult =
-  | { readonly status: 'delivered' | 'already_delivered'; readonly ledgerId: string }
+  | {
+      readonly status: 'delivered' | 'already_delivered'
+      readonly ledgerId: string
+      readonly user?: NotifiedUser
+      /** The notifier channel the page went out on. */
+      readonly channel?: string
+    }
   | { readonly status: 'skipped'; readonly reason: string }
 
 export interface RecordActionRequest {
@@ -61,6 +87,8 @@ export function createActivities({
   renderTemplate,
   chatWebhookUrl = null,
   httpTimeoutMs = 10_000,
+  outbound,
+  metrics = noActivityMetrics,
 }: ActivityDeps) {
   return {
     /** Makes sure the alert group exists (the API wrote it first; this covers a lost commit) and logs "created". */
@@ -73,6 +101,8 @@ export function createActivities({
         detail: { title: group.title },
         idempotencyKey: `${group.workflowId}:created`,
       })
+      metrics.escalationEvent('started')
+      activityLog().info('escalation started')
     },
 
     /** Records the page in the ledger once, then delivers it unless an earlier attempt already did. */
@@ -88,6 +118,8 @@ export function createActivities({
           detail: { user_id: request.userId, step: request.step, reason },
           idempotencyKey: `${idempotencyKey}:skipped`,
         })
+        metrics.pageSent(notifier.channel, 'skipped')
+        activityLog().info('page skipped', { userId: request.userId, reason })
         return { status: 'skipped', reason }
       }
       await db
@@ -105,41 +137,73 @@ export function createActivities({
         .execute()
       const ledger = await db
         .selectFrom('notifications')
-        .select(['id', 'delivered_at'])
+        .select(['id', 'delivered_at', 'channel'])
         .where('idempotency_key', '=', idempotencyKey)
         .executeTakeFirstOrThrow()
-      if (ledger.delivered_at !== null) return { status: 'already_delivered', ledgerId: ledger.id }
+      const notified = { id: user.id, username: user.username, email: user.email }
+      if (ledger.delivered_at !== null) {
+        metrics.pageSent(ledger.channel, 'already_delivered')
+        return { status: 'already_delivered', ledgerId: ledger.id, user: notified, channel: ledger.channel }
+      }
 
-      await notifier.deliver({
-        idempotencyKey,
-        ledgerId: ledger.id,
-        alertGroupId,
-        title: request.title,
-        important: request.important,
-        user: { id: user.id, username: user.username, email: user.email, phoneNumber: user.phone_number },
-      })
-      const deliveredAt = now().toISOString()
-      await db
-        .updateTable('notifications')
-        .set({ delivered_at: deliveredAt })
-        .where('id', '=', ledger.id)
-        .where('delivered_at', 'is', null)
-        .execute()
-      await appendEvent(db, organizationId, alertGroupId, {
-        kind: 'user_notified',
-        at: deliveredAt,
-        actor: null,
-        detail: {
-          user_id: user.id,
-          username: user.username,
+      try {
+        await notifier.deliver({
+          idempotencyKey,
+          ledgerId: ledger.id,
+          alertGroupId,
+          title: request.title,
           important: request.important,
-          step: request.step,
-          ledger_id: ledger.id,
+          user: { id: user.id, username: user.username, email: user.email, phoneNumber: user.phoneNumber },
+        })
+      } catch (err) {
+        const refused = err instanceof OutboundRefusedError
+        metrics.pageSent(notifier.channel, refused ? 'refused' : 'failed')
+        activityLog().warn(refused ? 'page refused by the outbound policy; retrying' : 'page not delivered; retrying', {
+          userId: user.id,
           channel: notifier.channel,
-        },
-        idempotencyKey: `${idempotencyKey}:notified`,
+          reason: err instanceof Error ? err.message : String(err),
+        })
+        // A refused notifier is the operator's to fix (TOCSIN_OUTBOUND_ALLOW): the timeline says so once, and the
+        // page keeps retrying rather than being dropped, so it goes out once the notifier is reachable.
+        if (err instanceof OutboundRefusedError) {
+          await appendEvent(db, organizationId, alertGroupId, {
+            kind: 'notification_failed',
+            at: now().toISOString(),
+            actor: null,
+            detail: { user_id: user.id, step: request.step, channel: notifier.channel, reason: `refused: ${err.message}` },
+            idempotencyKey: `${idempotencyKey}:refused`,
+          })
+        }
+        throw err
+      }
+      // The delivery record and its timeline entry commit together: a crash between the two cannot lose the entry.
+      const deliveredAt = now().toISOString()
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('notifications')
+          .set({ delivered_at: deliveredAt })
+          .where('id', '=', ledger.id)
+          .where('delivered_at', 'is', null)
+          .execute()
+        await appendEvent(trx, organizationId, alertGroupId, {
+          kind: 'user_notified',
+          at: deliveredAt,
+          actor: null,
+          detail: {
+            user_id: user.id,
+            username: user.username,
+            important: request.important,
+            step: request.step,
+            ledger_id: ledger.id,
+            channel: notifier.channel,
+          },
+          idempotencyKey: `${idempotencyKey}:notified`,
+        })
       })
-      return { status: 'delivered', ledgerId: ledger.id }
+      metrics.pageSent(notifier.channel, 'delivered')
+      observeLateness(metrics, request.stepDue, new Date(deliveredAt))
+      activityLog().info('page delivered', { userId: user.id, channel: notifier.channel })
+      return { status: 'delivered', ledgerId: ledger.id, user: notified, channel: notifier.channel }
     },
 
     /** Writes an accepted action to the alert group row and the timeline. */
@@ -154,9 +218,12 @@ export function createActivities({
           idempotencyKey: request.idempotencyKey,
         })
       })
+      metrics.escalationEvent(timelineKindOf[request.action] as EscalationEvent)
+      activityLog().info(`alert group ${timelineKindOf[request.action]}`, { action: request.action, actor: request.actor.kind })
     },
 
-    ...createEngineActivities({ db, renderTemplate, chatWebhookUrl, httpTimeoutMs, now }),
+    ...createEngineActivities({ db, renderTemplate, chatWebhookUrl, httpTimeoutMs, now, metrics, ...(outbound ? { outbound } : {}) }),
+    ...createHeartbeatActivities({ db, now }),
   }
 }
 

@@ -1,4 +1,5 @@
 import type { NotifierConfig } from '../apps/config'
+import { defaultOutboundFetch, type OutboundFetch } from './outbound'
 
 /** What a notifier is asked to deliver; the idempotency key lets the receiver drop a redelivery. */
 export interface Notification {
@@ -30,12 +31,15 @@ export function createLogNotifier(write: (line: string) => void = (line) => proc
   }
 }
 
-/** POSTs each page as JSON with an `Idempotency-Key` header; non-2xx answers are retried by the activity. */
-export function createWebhookNotifier(url: string, timeoutMs: number): Notifier {
+/**
+ * POSTs each page as JSON with an `Idempotency-Key` header; non-2xx answers are retried by the activity. The call goes
+ * through the outbound policy: a refused destination rejects with OutboundRefusedError.
+ */
+export function createWebhookNotifier(url: string, timeoutMs: number, outbound: OutboundFetch = defaultOutboundFetch()): Notifier {
   return {
     channel: 'webhook',
     async deliver(notification) {
-      const response = await fetch(url, {
+      const response = await outbound(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'idempotency-key': notification.idempotencyKey },
         body: JSON.stringify(notification),
@@ -47,6 +51,6 @@ export function createWebhookNotifier(url: string, timeoutMs: number): Notifier 
   }
 }
 
-export function createNotifier(config: NotifierConfig): Notifier {
-  return config.kind === 'webhook' ? createWebhookNotifier(config.url, config.timeoutMs) : createLogNotifier()
+export function createNotifier(config: NotifierConfig, outbound: OutboundFetch = defaultOutboundFetch()): Notifier {
+  return config.kind === 'webhook' ? createWebhookNotifier(config.url, config.timeoutMs, outbound) : createLogNotifier()
 }

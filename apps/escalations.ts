@@ -1,7 +1,8 @@
-import { Client, Connection, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client'
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, WithStartWorkflowOperation, WorkflowUpdateFailedError, type ClientInterceptors } from '@temporalio/client'
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common'
 import { temporal } from '@temporalio/proto'
 import { randomUUID } from 'node:crypto'
+import type { Refusal } from '../workflows/core/lifecycle'
 import type { Actor, AddRespondersRequest, AlertGroupRecord, AlertGroupWorkflowInput, ChainSnapshot } from '../workflows/core/types'
 import {
   ACTION_REFUSED,
@@ -23,7 +24,7 @@ export type EscalationAction = 'acknowledge' | 'unacknowledge' | 'resolve' | 'si
 
 export type ActionOutcome =
   | { readonly kind: 'done' }
-  | { readonly kind: 'refused'; readonly reason: string }
+  | { readonly kind: 'refused'; readonly refusal: Refusal }
   /** The workflow is gone (it ends on resolve): the caller decides from the database what to answer. */
   | { readonly kind: 'closed' }
 
@@ -38,15 +39,23 @@ export class Escalations {
     readonly taskQueue: string,
   ) {}
 
-  static connect(options: { address: string; namespace: string; taskQueue: string }): Escalations {
+  /** `interceptors`: e.g. tracing, so that starts, signals and updates carry the caller's trace. */
+  static connect(options: { address: string; namespace: string; taskQueue: string }, extra: { interceptors?: ClientInterceptors } = {}): Escalations {
     // Lazy, so the API comes up (and /health can say so) while Temporal is still starting or down.
-    const connection = Connection.lazy({ address: options.address })
-    return new Escalations(new Client({ connection, namespace: options.namespace }), options.taskQueue)
+    const connection = Connection.lazy({
+      address: options.address,
+      // gRPC's default reconnect backoff grows to two minutes: after a Temporal restart, reconnect within seconds.
+      channelArgs: { 'grpc.max_reconnect_backoff_ms': 5000 },
+      // A caller waiting on an unreachable Temporal gets its 503 in about a second, not after the default ~15 s of
+      // retries; ingestion keeps its own backoff and starts the workflows once Temporal answers again.
+      interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: FAIL_FAST_ATTEMPTS }))],
+    })
+    return new Escalations(new Client({ connection, namespace: options.namespace, ...(extra.interceptors ? { interceptors: extra.interceptors } : {}) }), options.taskQueue)
   }
 
   /** Starts the one workflow of a new alert group; starting it again (a retried request) is a no-op. */
   async start(input: AlertGroupWorkflowInput): Promise<void> {
-    await this.startRun(input, 'USE_EXISTING')
+    await this.client.workflow.start('alertGroupWorkflow', { ...this.startOptions(input), workflowIdConflictPolicy: 'USE_EXISTING' })
   }
 
   /**
@@ -71,10 +80,6 @@ export class Escalations {
         startWorkflowOperation: start,
       }),
     )
-  }
-
-  private async startRun(input: AlertGroupWorkflowInput, conflict: 'USE_EXISTING' | 'FAIL') {
-    await this.client.workflow.start('alertGroupWorkflow', { ...this.startOptions(input), workflowIdConflictPolicy: conflict })
   }
 
   private startOptions(input: AlertGroupWorkflowInput & { reopen?: { resolvedAt: string; lifecycleVersion: number } }) {
@@ -105,7 +110,7 @@ export class Escalations {
     }
   }
 
-  /** Runs an action as a workflow update; refusals come back with OnCall's text and change nothing. */
+  /** Runs an action as a workflow update; a refusal comes back as a code and changes nothing. */
   act(alertGroupId: string, action: EscalationAction, actor: Actor, delaySeconds = -1): Promise<ActionOutcome> {
     const handle = this.handle(alertGroupId)
     const options = { updateId: `${action}-${randomUUID()}` }
@@ -142,7 +147,7 @@ export class Escalations {
       return { kind: 'done' }
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === ACTION_REFUSED) {
-        return { kind: 'refused', reason: err.cause.message }
+        return { kind: 'refused', refusal: err.cause.details?.[0] as Refusal }
       }
       if (err instanceof WorkflowNotFoundError || isCompletedError(err)) return { kind: 'closed' }
       throw err
@@ -184,6 +189,8 @@ export class Escalations {
 }
 
 const HEALTH_DEADLINE_MS = 2000
+/** gRPC attempts of one client call while Temporal does not answer (about 0.6 s of backoff in all). */
+const FAIL_FAST_ATTEMPTS = 4
 
 function isCompletedError(err: unknown): boolean {
   const message = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : ''

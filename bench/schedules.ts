@@ -1,12 +1,14 @@
+import { createLogger } from '../apps/logger'
 // Schedule resolution cost on the real parts (PostgreSQL, the API in this process; no Temporal needed):
 // - final_shifts for 30 days over a web schedule with 50 shifts and 20 users (HTTP, and the resolver alone);
 // - current_oncall for an escalation chain with 5 schedule steps, each schedule holding 50 shifts.
 // Sequential requests; median and p95 of N runs after a warm-up.
 //   npm run bench:schedules -- [runs=50]
 import type { Server } from 'node:http'
-import { loadedFinalEvents, loadSchedule } from '../activities/db/oncall'
-import { getSchedule } from '../activities/db/schedules.repo'
-import { createOrganization } from '../activities/db/organizations.repo'
+import { loadedFinalEvents, loadSchedule } from '../db/oncall'
+import { NO_ICAL_DOWNLOADS } from '../db/schedule-ical'
+import { getSchedule } from '../db/schedules.repo'
+import { createOrganization } from '../db/organizations.repo'
 import { createApp } from '../apps/api/app'
 import { Escalations } from '../apps/escalations'
 import { caller, createTestDatabase } from '../test/stack'
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
     escalations: Escalations.connect({ address: '127.0.0.1:1', namespace: 'default', taskQueue: 'bench' }),
     publicUrl: 'http://bench.test',
     webUrl: 'http://grafana.bench.test',
-    log: (message, err) => console.error(message, err),
+    logger: createLogger({ name: 'bench', level: 'WARN' }),
   })
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s))
@@ -118,7 +120,8 @@ async function main(): Promise<void> {
     })
     const schedule = await getSchedule(db, org.organizationId, scheduleId)
     if (!schedule) throw new Error('schedule vanished')
-    const loaded = await loadSchedule(db, schedule)
+    // A web schedule: no calendar to download.
+    const loaded = await loadSchedule(db, schedule, NO_ICAL_DOWNLOADS)
     const fromMs = Date.parse(`${from}T00:00Z`)
     const finalCore = await time(async () => loadedFinalEvents(loaded, fromMs, fromMs + 31 * DAY))
 

@@ -4,6 +4,8 @@ import * as configuration from './20261201T010000Z-configuration'
 import * as schedules from './20261201T020000Z-schedules'
 import * as ingestion from './20261201T030000Z-ingestion'
 import * as engine from './20261201T040000Z-engine'
+import * as incidentStepKey from './20261205T000000Z-incident-step-key'
+import * as heartbeats from './20261205T010000Z-heartbeats'
 
 // @NOTE An explicit, append-only list: a globbing provider breaks once the code is bundled or compiled.
 const migrations: Record<string, Migration> = {
@@ -12,6 +14,8 @@ const migrations: Record<string, Migration> = {
   '20261201T020000Z-schedules': schedules,
   '20261201T030000Z-ingestion': ingestion,
   '20261201T040000Z-engine': engine,
+  '20261205T000000Z-incident-step-key': incidentStepKey,
+  '20261205T010000Z-heartbeats': heartbeats,
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -1,5 +1,5 @@
 import { Migrator, sql } from 'kysely'
-import { migrateToLatest } from '../activities/db/connect'
+import { migrateToLatest } from '../db/connect'
 import { createTestDatabase } from '../test/stack'
 import { migrationProvider } from '.'
 

@@ -58,3 +58,49 @@ wait_for_port() {
   done
   log "$what did not open port $port"; return 1
 }
+
+# supervise NAME COMMAND...: runs COMMAND in a session of its own and restarts it, with backoff, whenever it ends
+# without being asked to, saying so each time. A process that keeps crashing right after it starts is given up on:
+# the supervisor then exits 1 (the caller stops everything). SIGTERM stops COMMAND (SIGTERM too, so it drains)
+# and waits for it; Ctrl-C is for the caller, which stops the supervisors in order. Run it in the background:
+# `supervise api node app.js &`.
+SUPERVISE_MAX_BACKOFF=${SUPERVISE_MAX_BACKOFF:-30}
+SUPERVISE_STABLE_SECONDS=${SUPERVISE_STABLE_SECONDS:-60}
+SUPERVISE_MAX_QUICK_CRASHES=${SUPERVISE_MAX_QUICK_CRASHES:-10}
+supervise() {
+  local name=$1
+  shift
+  local child="" stopping=0 delay=1 quick_crashes=0 restarts=0 started status
+  trap 'stopping=1; if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null || true; fi' TERM
+  # Trapped (not ignored), so that the command itself still gets the default disposition.
+  trap ':' INT QUIT
+  # Waits until $child has ended, whatever signal interrupts `wait`; sets status.
+  reap() {
+    while :; do
+      status=0
+      wait "$child" || status=$?
+      kill -0 "$child" 2>/dev/null || return 0
+    done
+  }
+  while :; do
+    started=$SECONDS
+    setsid "$@" &
+    child=$!
+    [ "$restarts" -gt 0 ] && log "$name restarted (pid $child, restart #$restarts)"
+    reap
+    [ "$stopping" = 1 ] && exit 0
+    if [ $((SECONDS - started)) -ge "$SUPERVISE_STABLE_SECONDS" ]; then delay=1; quick_crashes=0; else quick_crashes=$((quick_crashes + 1)); fi
+    if [ "$quick_crashes" -ge "$SUPERVISE_MAX_QUICK_CRASHES" ]; then
+      log "$name exited (status $status) $quick_crashes times in a row shortly after starting; giving up on it"
+      exit 1
+    fi
+    restarts=$((restarts + 1))
+    log "$name exited unexpectedly (status $status) after $((SECONDS - started)) s; restarting it in $delay s"
+    sleep "$delay" &
+    child=$!
+    reap
+    child=""
+    [ "$stopping" = 1 ] && exit 0
+    delay=$((delay * 2 > SUPERVISE_MAX_BACKOFF ? SUPERVISE_MAX_BACKOFF : delay * 2))
+  done
+}

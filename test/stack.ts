@@ -1,15 +1,19 @@
+import { createLogger } from '../apps/logger'
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker'
 import type { Server } from 'node:http'
 import { Client } from 'pg'
-import { createDb, migrateToLatest, type Db } from '../activities/db/connect'
-import { createOrganization } from '../activities/db/organizations.repo'
+import { createDb, migrateToLatest, type Db } from '../db/connect'
+import { createOrganization } from '../db/organizations.repo'
 import type { Notifier } from '../activities/notifications'
 import { createApp } from '../apps/api/app'
 import { Escalations } from '../apps/escalations'
 import { TemplateEngine } from '../apps/ingest/templates'
 import { IngestionProcessor, type ProcessorOptions } from '../apps/ingest/processor'
-import type { IngestLimits } from '../activities/db/ingestion.repo'
+import type { IngestLimits } from '../db/ingestion.repo'
 import { createEscalationWorker } from '../apps/worker/worker'
+import { createOutboundFetch, type OutboundFetch, type OutboundLookup } from '../activities/outbound'
+import { icalOptions, type IcalOptions } from '../db/schedule-ical'
+import { parseAllowList } from '../workflows/core/outbound-policy'
 
 // Test infrastructure reads its own variables; application code never does (it gets a Config).
 const ADMIN_URL = process.env.TOCSIN_TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -57,6 +61,23 @@ export function recordingNotifier(): Notifier & { delivered: Array<{ idempotency
   }
 }
 
+/** TOCSIN_OUTBOUND_ALLOW for suites whose receivers listen on 127.0.0.1: they must say so explicitly. */
+export const ALLOW_LOOPBACK = '127.0.0.1/32'
+
+/** The stacks' default resolver: no host name resolves, so no test ever reaches real DNS. */
+export const resolveNothing: OutboundLookup = async (hostname) => {
+  throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' })
+}
+
+/** Resolves the given names only (to loopback addresses, in tests), everything else as not found. */
+export function resolveOnly(names: Readonly<Record<string, string | readonly string[]>>): OutboundLookup {
+  return async (hostname) => {
+    const found = names[hostname.toLowerCase()]
+    if (found === undefined) return resolveNothing(hostname)
+    return (typeof found === 'string' ? [found] : found).map((address) => ({ address, family: address.includes(':') ? 6 : 4 }))
+  }
+}
+
 export interface Stack {
   readonly baseUrl: string
   readonly db: Db
@@ -66,6 +87,9 @@ export interface Stack {
   readonly workerConnection: NativeConnection | undefined
   /** The alert ingestion processor, when `ingestion` was asked for. */
   readonly ingestion?: IngestionProcessor
+  /** The stack's guarded outbound fetch, and iCal downloads through it, for tests that call the data layer. */
+  readonly outbound: OutboundFetch
+  readonly ical: IcalOptions
   stop(): Promise<void>
 }
 
@@ -83,6 +107,10 @@ export async function startStack(
     temporalAddress?: string
     /** Runs the ingestion processor in this stack (off by default); `limits` replace OnCall's rate limits. */
     ingestion?: { limits?: IngestLimits; processor?: ProcessorOptions | false }
+    /** TOCSIN_OUTBOUND_ALLOW for webhooks, the chat webhook and iCal downloads (default: nothing beyond public). */
+    outboundAllow?: string
+    /** How outbound calls resolve host names (default: `resolveNothing`). */
+    outboundLookup?: OutboundLookup
   } = {},
 ): Promise<Stack> {
   quietRuntime()
@@ -90,6 +118,8 @@ export async function startStack(
   const taskQueue = `tocsin-test-${name}-${process.pid}`
   const address = options.temporalAddress ?? temporalAddress()
   const escalations = Escalations.connect({ address, namespace: 'default', taskQueue })
+  const outbound = createOutboundFetch({ allow: parseAllowList(options.outboundAllow ?? ''), lookup: options.outboundLookup ?? resolveNothing })
+  const ical = icalOptions(outbound)
   let worker: Worker | undefined
   let workerRun: Promise<void> | undefined
   let workerConnection: NativeConnection | undefined
@@ -106,13 +136,14 @@ export async function startStack(
       shutdownGraceMs: 1000,
       templates,
       chatWebhookUrl: options.chatWebhookUrl ?? null,
+      outbound,
     })
     workerRun = worker.run()
   }
-  const log = (message: string, err?: unknown) => console.error(message, err)
+  const logger = createLogger({ name: 'test-stack', level: 'WARN' })
   const processor =
     options.ingestion && options.ingestion.processor !== false
-      ? new IngestionProcessor(db, escalations, log, options.ingestion.processor)
+      ? new IngestionProcessor(db, escalations, logger, options.ingestion.processor)
       : undefined
   processor?.start()
   const app = createApp({
@@ -121,7 +152,8 @@ export async function startStack(
     ingestion: options.ingestion ? { limits: options.ingestion.limits, onAccepted: () => processor?.kick() } : undefined,
     publicUrl: options.publicUrl ?? 'http://tocsin.test',
     webUrl: 'http://grafana.test',
-    log: (message, err) => console.error(message, err),
+    logger,
+    ical,
   })
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s))
@@ -135,6 +167,8 @@ export async function startStack(
     taskQueue,
     workerConnection,
     ingestion: processor,
+    outbound,
+    ical,
     async stop() {
       await new Promise((resolve) => server.close(resolve))
       await processor?.stop()

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { closeSync, existsSync, openSync } from 'node:fs'
 import { createServer, Socket } from 'node:net'
 import path from 'node:path'
 import { tocsinSearchAttributes } from '../workflows/search-attributes'
@@ -39,8 +39,11 @@ export async function waitForPort(port: number, timeoutMs: number): Promise<void
   throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`)
 }
 
-/** Starts `temporal server start-dev` headless on `port`, persisting to `dbFile`, with Tocsin's search attributes. */
-export async function startDevServer(options: { port: number; dbFile: string; extraArgs?: string[] }): Promise<ChildProcess> {
+/**
+ * Starts `temporal server start-dev` headless on `port`, persisting to `dbFile`, with Tocsin's search attributes.
+ * Its output goes to ours, or is appended to `logFile` when given.
+ */
+export async function startDevServer(options: { port: number; dbFile: string; extraArgs?: string[]; logFile?: string }): Promise<ChildProcess> {
   const args = [
     'server',
     'start-dev',
@@ -58,7 +61,9 @@ export async function startDevServer(options: { port: number; dbFile: string; ex
     ...tocsinSearchAttributes.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
     ...(options.extraArgs ?? []),
   ]
-  const child = spawn(temporalCliPath(), args, { stdio: ['ignore', 'inherit', 'inherit'] })
+  const output = options.logFile ? openSync(options.logFile, 'a') : 'inherit'
+  const child = spawn(temporalCliPath(), args, { stdio: ['ignore', output, output] })
+  if (typeof output === 'number') closeSync(output)
   await waitForPort(options.port, 60_000)
   return child
 }

@@ -12,12 +12,28 @@ import { freePort, startDevServer } from '../test/temporal-dev-server'
 
 const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx')
 
-function startWorkerProcess(stack: Stack, address: string): ChildProcess {
+function startWorkerProcess(stack: Stack, address: string, healthPort: number): ChildProcess {
   return spawn(tsx, [path.join(__dirname, '..', 'apps', 'worker', 'main.ts')], {
     detached: true,
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, DATABASE_URL: stack.dbUrl, TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: stack.taskQueue, TOCSIN_LOG_LEVEL: 'WARN' },
+    env: {
+      ...process.env,
+      DATABASE_URL: stack.dbUrl,
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_TASK_QUEUE: stack.taskQueue,
+      TOCSIN_LOG_LEVEL: 'WARN',
+      TOCSIN_WORKER_HEALTH_PORT: String(healthPort),
+    },
   })
+}
+
+/** Waits until the worker process says its pollers run (its readiness endpoint answers 200). */
+async function workerPolling(healthPort: number): Promise<void> {
+  await eventually(
+    async () => ((await fetch(`http://127.0.0.1:${healthPort}/health/ready`).catch(() => undefined))?.status === 200 ? true : undefined),
+    60_000,
+    'the worker polling',
+  )
 }
 
 async function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
@@ -54,22 +70,24 @@ describe('the worker killed during a wait', () => {
     const bob = (await org.call('POST', '/api/v1/users/', { username: 'bob', email: 'b@f.test' })).body.id
     const chainId = await chainOf(stack, org.call, [
       { type: 'notify_persons', persons_to_notify: [alice] },
-      { type: 'wait', seconds: 4 },
+      { type: 'wait', seconds: 6 },
       { type: 'notify_persons', persons_to_notify: [bob] },
     ])
-    worker = startWorkerProcess(stack, temporalAddress())
+    const healthPort = await freePort()
+    worker = startWorkerProcess(stack, temporalAddress(), healthPort)
+    // Polling before the group exists, so the 6 s wait (counted from the group's creation) is still ahead when it dies.
+    await workerPolling(healthPort)
     const group = await escalate(stack, org.organizationId, chainId)
     await eventually(async () => ((await ledger(stack, group.id)).length === 1 ? true : undefined), 60_000, 'the first page')
     await kill(worker, 'SIGKILL')
-    await sleep(1000)
-    worker = startWorkerProcess(stack, temporalAddress())
+    worker = startWorkerProcess(stack, temporalAddress(), healthPort)
     const rows = await eventually(async () => {
       const found = await ledger(stack, group.id)
       return found.length >= 2 && found.every((r) => r.delivered_at !== null) ? found : undefined
     }, 60_000, 'the page after the wait')
     expect(rows.map((r) => r.user_id)).toEqual([alice, bob])
     const waited = Date.parse(rows[1]!.created_at.replace(' ', 'T').replace('+00', 'Z')) - Date.parse(group.createdAt)
-    expect(waited).toBeGreaterThanOrEqual(4000)
+    expect(waited).toBeGreaterThanOrEqual(6000)
     await expectCompleteTimeline(stack, group.id, 2)
     await sleep(1000)
     expect(await ledger(stack, group.id)).toHaveLength(2)

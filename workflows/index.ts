@@ -1,2 +1,3 @@
 // The worker's workflowsPath: workflow functions only.
 export { alertGroupWorkflow } from './alert-group'
+export { heartbeatWorkflow } from './heartbeat'

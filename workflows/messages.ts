@@ -47,3 +47,33 @@ export const ACTION_REFUSED = 'ActionRefused'
 export function alertGroupWorkflowId(alertGroupId: string): string {
   return `alert-group-${alertGroupId}`
 }
+
+/** A heartbeat was recorded (or the timeout changed): `at` is the last heartbeat's instant (ISO), as stored. */
+export interface HeartbeatNews {
+  readonly at: string
+  readonly timeoutSeconds: number
+}
+
+/** Resets the heartbeat workflow's timer; also the signal of signal-with-start, so the first heartbeat starts it. */
+export const heartbeatSignal = defineSignal<[HeartbeatNews]>('heartbeat')
+/** The timeout was turned off or the integration deleted: the heartbeat workflow ends. */
+export const stopHeartbeatSignal = defineSignal('stopHeartbeat')
+
+export interface HeartbeatStatus {
+  readonly integrationId: string
+  readonly lastBeatAt: string
+  readonly timeoutSeconds: number
+  /** How many times the heartbeat expired, ever (the count every expiry's idempotency key carries). */
+  readonly expiries: number
+  /** True from an expiry until the heartbeat that restores it. */
+  readonly expired: boolean
+  /** When the heartbeat expires unless one arrives (ISO), null while expired. */
+  readonly expiresAt: string | null
+}
+
+export const heartbeatStatusQuery = defineQuery<HeartbeatStatus>('heartbeatStatus')
+
+/** One heartbeat workflow per integration with a heartbeat timeout. */
+export function heartbeatWorkflowId(integrationId: string): string {
+  return `heartbeat-${integrationId}`
+}

@@ -32,6 +32,8 @@ function startWorker(receiverUrl: string): ChildProcess {
       TEMPORAL_TASK_QUEUE: stack.taskQueue,
       TOCSIN_NOTIFIER: 'webhook',
       TOCSIN_NOTIFY_WEBHOOK_URL: receiverUrl,
+      // The receiver listens on loopback, which outbound calls refuse unless allowed.
+      TOCSIN_OUTBOUND_ALLOW: '127.0.0.1/32',
       TOCSIN_NOTIFY_TIMEOUT_MS: '60000',
       TOCSIN_LOG_LEVEL: 'WARN',
     },

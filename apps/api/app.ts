@@ -1,24 +1,28 @@
 import express, { type Express } from 'express'
-import { pingDb } from '../../activities/db/connect'
-import { authenticate } from './auth'
+import { pingDb } from '../../db/connect'
+import { DependencyMonitor, liveness, readiness, type HealthSources } from '../health'
+import { createMetrics } from '../metrics'
+import { traceRequests } from '../tracing'
+import { requestLogging } from './request-logging'
+import { authenticate } from './oncall/auth'
 import type { ApiDeps } from './deps'
-import { errorHandler } from './errors'
-import { openApiDocument } from './openapi'
-import { refuseNullCharacters } from './null-characters'
-import { alertGroupsRouter } from './routes/alert-groups'
-import { escalationRouter } from './routes/escalation'
-import { escalationChainOnCallRouter } from './routes/escalation-chain-oncall'
-import { escalationChainsRouter } from './routes/escalation-chains'
-import { escalationPoliciesRouter } from './routes/escalation-policies'
-import { onCallShiftsRouter } from './routes/on-call-shifts'
-import { schedulesRouter } from './routes/schedules'
-import { teamsRouter } from './routes/teams'
-import { userGroupsRouter } from './routes/user-groups'
-import { usersRouter } from './routes/users'
-import { webhooksRouter } from './routes/webhooks'
-import { alertsRouter } from './routes/alerts'
-import { integrationsRouter } from './routes/integrations'
-import { routesRouter } from './routes/routes'
+import { errorHandler } from './oncall/errors'
+import { openApiDocument } from './oncall/openapi'
+import { refuseNullCharacters } from './oncall/null-characters'
+import { alertGroupsRouter } from './oncall/routes/alert-groups'
+import { escalationRouter } from './oncall/routes/escalation'
+import { escalationChainOnCallRouter } from './oncall/routes/escalation-chain-oncall'
+import { escalationChainsRouter } from './oncall/routes/escalation-chains'
+import { escalationPoliciesRouter } from './oncall/routes/escalation-policies'
+import { onCallShiftsRouter } from './oncall/routes/on-call-shifts'
+import { schedulesRouter } from './oncall/routes/schedules'
+import { teamsRouter } from './oncall/routes/teams'
+import { userGroupsRouter } from './oncall/routes/user-groups'
+import { usersRouter } from './oncall/routes/users'
+import { webhooksRouter } from './oncall/routes/webhooks'
+import { alertsRouter } from './oncall/routes/alerts'
+import { integrationsRouter } from './oncall/routes/integrations'
+import { routesRouter } from './oncall/routes/routes'
 import { ingestionRouter } from '../ingest/router'
 
 // Large enough for any real page request; OnCall clients never send more.
@@ -29,6 +33,14 @@ export function createApp(deps: ApiDeps): Express {
   const app = express()
   app.disable('x-powered-by')
   app.set('query parser', 'extended')
+  // A request id and one JSON log line per request; a server span when tracing is on.
+  app.use(requestLogging(deps.logger))
+  if (deps.tracer) app.use(traceRequests(deps.tracer))
+  const metrics = deps.metrics ?? createMetrics({ db: deps.db })
+  // Prometheus's scrape target; what it exposes is counts and ages, nothing about anyone's data.
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics())
+  })
 
   app.get('/health', async (_req, res) => {
     const [database, temporal, worker] = await Promise.all([
@@ -46,6 +58,22 @@ export function createApp(deps: ApiDeps): Express {
       ...(down.length > 0 ? { down } : {}),
     }
     res.status(down.length === 0 ? 200 : 503).json(body)
+  })
+  // For orchestrators: live never depends on anything else (an outage must not get the API restarted), ready
+  // says whether requests can be served now.
+  const health: HealthSources = {
+    process: 'api',
+    db: deps.db,
+    monitor: deps.health?.monitor ?? DependencyMonitor.forTocsin(deps.db, deps.escalations, deps.logger),
+    inboxAgeBoundSeconds: deps.health?.inboxAgeBoundSeconds ?? 60,
+  }
+  app.get('/health/live', (_req, res) => {
+    const answer = liveness(health)
+    res.status(answer.status).json(answer.body)
+  })
+  app.get('/health/ready', async (_req, res) => {
+    const answer = await readiness(health)
+    res.status(answer.status).json(answer.body)
   })
 
   const api = express.Router()
@@ -73,9 +101,9 @@ export function createApp(deps: ApiDeps): Express {
   api.use((_req, res) => void res.status(404).json({ detail: 'Not found.' }))
   app.use('/api/v1', api)
   // Alert ingestion: outside /api/v1, no auth header (the token in the URL is the secret).
-  app.use(ingestionRouter(deps.db, deps.ingestion))
+  app.use(ingestionRouter(deps.db, { logger: deps.logger, escalations: deps.escalations, metrics, ...deps.ingestion }))
 
   app.use((_req, res) => void res.status(404).json({ detail: 'Not found.' }))
-  app.use(errorHandler(deps.log))
+  app.use(errorHandler(deps.logger))
   return app
 }

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { issueToken } from '../../activities/db/tokens.repo'
+import { issueToken } from '../../db/tokens.repo'
 import { caller, createOrg, organizationRows, startStack, type Stack } from '../../test/stack'
 
-// Authentication, RBAC and organization isolation (oncall-api.md 1.2, 1.3, 1.7; checklist rows 1, 2, 42).
+// Authentication, RBAC and organization isolation as OnCall answers them: a bad token is 403 "Invalid token.", a
+// role too low is 403 before any lookup, and another organization's ids are 404.
 
 type Org = Awaited<ReturnType<typeof createOrg>>
 

@@ -1,7 +1,7 @@
-import { createTeam } from '../../activities/db/teams.repo'
+import { createTeam } from '../../db/teams.repo'
 import { createOrg, startStack, type Stack } from '../../test/stack'
 
-// Conformance checklist rows 5-23 of oncall-api.md section 4 (escalation chains and policies).
+// Escalation chains and policies through /api/v1, black-box: OnCall's shapes, texts, positions and flags.
 let stack: Stack
 let org: Awaited<ReturnType<typeof createOrg>>
 let userA: string
@@ -39,7 +39,7 @@ async function chainOfThree(): Promise<{ chainId: string; ids: string[] }> {
 }
 
 describe('escalation chains', () => {
-  test('rows 5, 6, 7: create with null or "" team, then the list envelope', async () => {
+  test('create with null or "" team, then the list envelope', async () => {
     const created = await org.call('POST', '/api/v1/escalation_chains/', { name: 'test', team_id: null })
     expect(created.status).toBe(201)
     expect(created.body).toEqual({ id: expect.stringMatching(/^F[A-NP-Z1-9]{12}$/), name: 'test', team_id: null })
@@ -57,7 +57,7 @@ describe('escalation chains', () => {
     })
   })
 
-  test('row 8: PUT renames and keeps the id; PUT without name is refused; PATCH is partial', async () => {
+  test('PUT renames and keeps the id; PUT without name is refused; PATCH is partial', async () => {
     const id = await newChain()
     const put = await org.call('PUT', `/api/v1/escalation_chains/${id}/`, { id, name: 'changed' })
     expect(put).toMatchObject({ status: 200, body: { id, name: 'changed', team_id: null } })
@@ -65,7 +65,7 @@ describe('escalation chains', () => {
       status: 400,
       body: { name: ['This field is required.'] },
     })
-    const team = await createTeam(stack.db, org.organizationId, { name: 'Ops', email: null, avatar_url: null })
+    const team = await createTeam(stack.db, org.organizationId, { name: 'Ops', email: null, avatarUrl: null })
     expect(await org.call('PATCH', `/api/v1/escalation_chains/${id}/`, { team_id: team.id })).toMatchObject({
       status: 200,
       body: { name: 'changed', team_id: team.id },
@@ -83,7 +83,7 @@ describe('escalation chains', () => {
     })
   })
 
-  test('row 9: a duplicate name is a unique-set error; renaming to its own name is fine', async () => {
+  test('a duplicate name is a unique-set error; renaming to its own name is fine', async () => {
     const id = (await org.call('POST', '/api/v1/escalation_chains/', { name: 'unique-me' })).body.id
     expect(await org.call('POST', '/api/v1/escalation_chains/', { name: 'unique-me' })).toMatchObject({
       status: 400,
@@ -92,7 +92,7 @@ describe('escalation chains', () => {
     expect((await org.call('PUT', `/api/v1/escalation_chains/${id}`, { name: 'unique-me' })).status).toBe(200)
   })
 
-  test('row 10 and delete: unknown id is 404; deleting a chain deletes its policies', async () => {
+  test('unknown id is 404; deleting a chain deletes its policies', async () => {
     expect(await org.call('GET', '/api/v1/escalation_chains/DOESNOTEXIST/')).toMatchObject({
       status: 404,
       body: { detail: 'Not found.' },
@@ -104,7 +104,7 @@ describe('escalation chains', () => {
 })
 
 describe('escalation policies', () => {
-  test('row 11: per-type shapes in position order', async () => {
+  test('per-type shapes in position order', async () => {
     const chainId = await newChain()
     await policy({ escalation_chain_id: chainId, type: 'notify_persons', persons_to_notify: [userA] })
     await policy({ escalation_chain_id: chainId, type: 'wait', duration: 300 })
@@ -118,7 +118,7 @@ describe('escalation policies', () => {
     expect((await org.call('GET', '/api/v1/escalation_policies/?escalation_chain_id=FNOSUCHCHAIN1')).body.results).toEqual([])
   })
 
-  test('row 12: the seed example (wait 60) answers exactly', async () => {
+  test('the documented example (wait 60) answers exactly', async () => {
     const chainId = await newChain()
     const created = await policy({ escalation_chain_id: chainId, type: 'wait', duration: 60 })
     expect(created.status).toBe(201)
@@ -131,7 +131,7 @@ describe('escalation policies', () => {
     })
   })
 
-  test('row 13: null type, unknown type', async () => {
+  test('null type, unknown type', async () => {
     const chainId = await newChain()
     expect(await policy({ escalation_chain_id: chainId, type: null, duration: 60 })).toMatchObject({
       status: 400,
@@ -143,7 +143,7 @@ describe('escalation policies', () => {
     })
   })
 
-  test('row 14: insert at a position shifts the rest down', async () => {
+  test('insert at a position shifts the rest down', async () => {
     const { chainId, ids } = await chainOfThree()
     const created = await policy({
       escalation_chain_id: chainId,
@@ -155,7 +155,7 @@ describe('escalation policies', () => {
     expect(await positions(chainId)).toEqual({ [created.body.id]: 0, [ids[0]!]: 1, [ids[1]!]: 2, [ids[2]!]: 3 })
   })
 
-  test('row 15: manual_order swaps, on create and on update; manual_order is never returned', async () => {
+  test('manual_order swaps, on create and on update; manual_order is never returned', async () => {
     const first = await chainOfThree()
     const created = await policy({
       escalation_chain_id: first.chainId,
@@ -185,7 +185,7 @@ describe('escalation policies', () => {
     expect(await positions(chainId)).toEqual({ [ids[0]!]: 3, [ids[2]!]: 1, [appended.body.id]: 2 })
   })
 
-  test('rows 16, 17: important on create and on update', async () => {
+  test('important on create and on update', async () => {
     const chainId = await newChain()
     const created = await policy({ escalation_chain_id: chainId, type: 'notify_on_call_from_schedule', important: true })
     expect(created.body).toEqual({
@@ -204,7 +204,7 @@ describe('escalation policies', () => {
     expect(dropped.body).toMatchObject({ type: 'notify_persons', important: false })
   })
 
-  test('row 18: time window format', async () => {
+  test('time window format', async () => {
     const chainId = await newChain()
     const id = (await policy({ escalation_chain_id: chainId, type: 'notify_if_time_from_to' })).body.id
     for (const bad of [5, '5', '5:00', '05:00:00', '24:00:00Z']) {
@@ -220,7 +220,7 @@ describe('escalation policies', () => {
     expect(good.body).toMatchObject({ notify_if_time_from: '05:00:00Z', notify_if_time_to: '18:30:00Z' })
   })
 
-  test('row 19: wait duration bounds', async () => {
+  test('wait duration bounds', async () => {
     const chainId = await newChain()
     expect(await policy({ escalation_chain_id: chainId, type: 'wait', duration: 59 })).toMatchObject({
       status: 400,
@@ -253,7 +253,7 @@ describe('escalation policies', () => {
     expect(back.body).not.toHaveProperty('duration')
   })
 
-  test('row 22: Terraform sends round-robin users in persons_to_notify', async () => {
+  test('Terraform sends round-robin users in persons_to_notify', async () => {
     const chainId = await newChain()
     const created = await policy({
       escalation_chain_id: chainId,
@@ -273,7 +273,7 @@ describe('escalation policies', () => {
     })
   })
 
-  test('row 23: position -1 with manual_order is invalid', async () => {
+  test('position -1 with manual_order is invalid', async () => {
     const chainId = await newChain()
     expect(await policy({ escalation_chain_id: chainId, type: 'wait', duration: 60, position: -1, manual_order: true })).toMatchObject({
       status: 400,
@@ -307,7 +307,7 @@ describe('escalation policies', () => {
     })
   })
 
-  test('every step type of the newest seed is accepted with only its own keys', async () => {
+  test('every step type Grafana IRM documents is accepted with only its own keys', async () => {
     const chainId = await newChain()
     const expectedKeys: Record<string, string[]> = {
       wait: ['duration'],

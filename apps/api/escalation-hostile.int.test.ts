@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { isDeepStrictEqual } from 'node:util'
-import { newPublicId } from '../../activities/db/ids'
+import { newPublicId } from '../../db/ids'
 import { createOrg, organizationRows, startStack, type ApiResponse, type Stack } from '../../test/stack'
 
 // Hostile input on every escalation chain and policy write route: each refusal is a 4xx in DRF's shape and
@@ -58,7 +58,7 @@ const STEP_TYPES = [
   'declare_incident',
 ] as const
 
-/** oncall-api.md 2.2, response keys per type (plus the IRM schedule-lookahead type, shaped as its sibling). */
+/** OnCall's response keys per step type (plus the IRM schedule-lookahead type, shaped as its sibling). */
 const KEYS_OF_TYPE: Record<string, string[]> = {
   wait: ['duration'],
   notify_persons: ['important', 'persons_to_notify'],
@@ -858,7 +858,7 @@ describe('escalation policies', () => {
       persons_to_notify: [foreign.user],
     })
     expect(persons).toMatchObject({ status: 200, body: { persons_to_notify: [] } })
-    // escalation_chain_id is read-only on update (oncall-api.md 1.10): a foreign chain is ignored, not joined.
+    // escalation_chain_id is read-only on update in OnCall: a foreign chain is ignored, not joined.
     const moved = await org.call('PUT', `${path}${rr.body.id}/`, { escalation_chain_id: foreign.chain })
     expect(moved).toMatchObject({ status: 200, body: { escalation_chain_id: own.chain2 } })
     expect(await orgState(other)).toEqual(before)
@@ -1130,7 +1130,7 @@ function successProblems(received: unknown): string[] {
   for (const key of ['num_alerts_in_window', 'num_minutes_in_window']) {
     if (key in body && body[key] !== null && !(Number.isInteger(body[key]) && body[key] >= 0)) problems.push(key)
   }
-  // Not nullable on input, but null when never set (oncall-api.md 2.2: "value null/[] when unset").
+  // Not nullable on input, but null when never set (OnCall answers null or [] for a field never set).
   const severity = body.severity
   if ('severity' in body && severity !== null && (typeof severity !== 'string' || severity.trim() === '')) {
     problems.push('severity')

@@ -1,7 +1,7 @@
 import { caller, createOrg, startStack, type ApiResponse, type Stack } from '../../test/stack'
 
-// Every chains/policies request/response example of the API documents (seeds 001 newest IRM policies doc,
-// 002 older OSS policies doc, 003 IRM chains doc), replayed literally: the documented bodies and headers are
+// Every chains/policies request/response example of the API reference pages (Grafana IRM's escalation policies
+// and escalation chains pages, OnCall OSS's older escalation policies page), replayed literally: the documented bodies and headers are
 // sent as they are (only ids are substituted) and the documented answers compared exactly except for ids.
 let stack: Stack
 
@@ -94,7 +94,7 @@ async function replayPolicyDocument(name: string, options: { grafanaUrl: boolean
         position: 1,
         type: 'notify_person_next_each_time',
         // Not in the documents' example: OnCall's serializer returns `important` for this type (the docs are
-        // stale, oncall-api.md 2.2), and Tocsin follows the code.
+        // stale), and Tocsin follows the code.
         important: false,
         persons_to_notify_next_each_time: [aliceId],
       },

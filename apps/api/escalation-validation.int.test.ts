@@ -1,7 +1,7 @@
-import { createTeam } from '../../activities/db/teams.repo'
+import { createTeam } from '../../db/teams.repo'
 import { createOrg, startStack, type Stack } from '../../test/stack'
 
-// POST /api/v1/escalation/ refusals, in OnCall's order and words (oncall-api.md 2.3, checklist rows 24-29).
+// POST /api/v1/escalation/ refusals, in OnCall's order and words.
 let stack: Stack
 let org: Awaited<ReturnType<typeof createOrg>>
 let other: Awaited<ReturnType<typeof createOrg>>
@@ -13,7 +13,7 @@ beforeAll(async () => {
   org = await createOrg(stack, 'Validation Co')
   other = await createOrg(stack, 'Other Co')
   userId = (await org.call('POST', '/api/v1/users/', { username: 'fay', email: 'fay@v.test' })).body.id
-  teamId = (await createTeam(stack.db, org.organizationId, { name: 'SRE', email: null, avatar_url: null })).id
+  teamId = (await createTeam(stack.db, org.organizationId, { name: 'SRE', email: null, avatarUrl: null })).id
 })
 afterAll(() => stack.stop())
 

@@ -1,10 +1,11 @@
 import { createServer, type Server } from 'node:http'
-import { usersOnCallAt } from '../../activities/db/oncall'
-import { createOrg, startStack, type Stack } from '../../test/stack'
+import { usersOnCallAt } from '../../db/oncall'
+import { ALLOW_LOOPBACK, createOrg, resolveOnly, startStack, type Stack } from '../../test/stack'
 
 // iCal schedules: a real .ics served from 127.0.0.1 inside the test, read as OnCall reads calendars ([L<n>] levels,
 // usernames and emails in SUMMARY/DESCRIPTION/ATTENDEE, cancelled events ignored), and the last good copy kept when
-// a refresh fails (the server answering 500, or closing the connection).
+// a refresh fails (the server answering 500, or closing the connection). The server is on loopback, which outbound
+// calls refuse unless allowed: the suite allows 127.0.0.1 only, so 127.0.0.2 stands for a forbidden address.
 
 type Org = Awaited<ReturnType<typeof createOrg>>
 
@@ -63,7 +64,12 @@ let bob: string
 let carol: string
 
 beforeAll(async () => {
-  stack = await startStack('ical_schedules', { worker: false })
+  stack = await startStack('ical_schedules', {
+    worker: false,
+    outboundAllow: ALLOW_LOOPBACK,
+    // A name that resolves to a blocked address, as a rebinding attacker's would.
+    outboundLookup: resolveOnly({ 'calendar.rebind.test': '127.0.0.2' }),
+  })
   org = await createOrg(stack, 'Acme')
   const user = async (username: string) =>
     (await org.call('POST', '/api/v1/users/', { username, email: `${username}@acme.test`, role: 'editor' })).body.id
@@ -75,6 +81,7 @@ beforeAll(async () => {
     if (mode === 'close') return void req.socket.destroy()
     if (mode === 'error') return void res.writeHead(500).end('boom')
     if (mode === 'garbage') return void res.writeHead(200, { 'content-type': 'text/calendar' }).end('not a calendar')
+    if (req.url === '/moved.ics') return void res.writeHead(302, { location: blockedUrl('/primary.ics') }).end()
     res.writeHead(200, { 'content-type': 'text/calendar' }).end(req.url === '/overrides.ics' ? overrides() : primary())
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -99,6 +106,9 @@ const overrides = () =>
     'END:VCALENDAR',
     '',
   ].join('\r\n')
+
+/** The test server's port on a loopback address the suite does not allow. */
+const blockedUrl = (path: string) => `http://127.0.0.2:${(server.address() as { port: number }).port}${path}`
 
 /** Makes every copy of the schedule due for a refresh on its next use. */
 const age = (scheduleId: string) =>
@@ -136,9 +146,10 @@ test('an ical schedule resolves its fetched calendar: levels, names, emails, can
     reasons: [{ reason: 'override', ical_calendar: 'overrides' }],
   })
   // The weekly London event, matched by email case-insensitively: 09:00 local in winter (09:00Z) and summer (08:00Z).
+  // The end day is not covered, so the range ends on 2 July to include 1 July.
   const finals = await org.call(
     'GET',
-    `/api/v1/schedules/${id}/final_shifts/?start_date=2024-01-01&end_date=2024-07-01`,
+    `/api/v1/schedules/${id}/final_shifts/?start_date=2024-01-01&end_date=2024-07-02`,
   )
   const carolRows = finals.body.results.filter((r: { user_pk: string }) => r.user_pk === carol)
   expect(carolRows[0]).toMatchObject({ shift_start: '2024-01-01T09:00:00Z', shift_end: '2024-01-01T10:00:00Z' })
@@ -177,7 +188,7 @@ test('a failing refresh (500, then a closed connection, then garbage) keeps serv
     expect(served.body.ical_errors[0]).toMatch(
       failure === 'garbage' ? /^primary: parse failed/ : /^primary: download failed/,
     )
-    const engine = await usersOnCallAt(stack.db, org.organizationId, id, new Date())
+    const engine = await usersOnCallAt(stack.db, org.organizationId, id, new Date(), stack.ical)
     expect(engine).toMatchObject({ userIds: [bob], stale: true, detail: { stale_ical_copy: true } })
   }
   expect(hits).toBeGreaterThan(fetchedBefore + 2)
@@ -205,4 +216,27 @@ test('a calendar that never downloaded gives nobody on call, flagged stale, neve
     ical_copy_fetched_at: null,
   })
   mode = 'ok'
+})
+
+test('a calendar on a blocked address, directly, through a name or through a redirect, is refused and says so', async () => {
+  mode = 'ok'
+  const port = (server.address() as { port: number }).port
+  const refused = /^primary: download refused: (calendar\.rebind\.test resolves to 127\.0\.0\.2, which|127\.0\.0\.2) is in a blocked range \(loopback 127\.0\.0\.0\/8\)$/
+  for (const [name, url, requests] of [
+    ['direct', blockedUrl('/primary.ics'), 0],
+    ['rebinding', `http://calendar.rebind.test:${port}/primary.ics`, 0],
+    // The allowed server answers the first hop only; the hop to the blocked address is never made.
+    ['redirect', `${baseUrl}/moved.ics`, 1],
+  ] as const) {
+    const before = hits
+    const created = await org.call('POST', '/api/v1/schedules/', { name: `Refused ${name}`, type: 'ical', ical_url_primary: url })
+    expect({ name, status: created.status, onCallNow: created.body.on_call_now }).toEqual({ name, status: 201, onCallNow: [] })
+    const served = await org.call('GET', `/api/v1/schedules/${created.body.id}/oncall/`)
+    expect(served.status).toBe(200)
+    expect(served.body).toMatchObject({ users: [], stale_ical_copy: true, ical_copy_fetched_at: null })
+    expect(served.body.ical_errors).toEqual([expect.stringMatching(refused)])
+    expect({ name, requests: hits - before }).toEqual({ name, requests })
+    const engine = await usersOnCallAt(stack.db, org.organizationId, created.body.id, new Date(), stack.ical)
+    expect(engine).toMatchObject({ userIds: [], stale: true })
+  }
 })

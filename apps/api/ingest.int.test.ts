@@ -1,8 +1,9 @@
+import { silentLogger } from '../logger'
 import type { Server } from 'node:http'
-import { createDb } from '../../activities/db/connect'
-import { enqueueAlert, inboxBatch } from '../../activities/db/ingestion.repo'
-import { getIntegration } from '../../activities/db/integrations.repo'
-import { routesOfIntegration } from '../../activities/db/routes.repo'
+import { createDb } from '../../db/connect'
+import { enqueueAlert, inboxBatch } from '../../db/ingestion.repo'
+import { getIntegration } from '../../db/integrations.repo'
+import { routesOfIntegration } from '../../db/routes.repo'
 import { escalationStatusQuery } from '../../workflows/messages'
 import { createOrg, eventually, recordingNotifier, startStack, type Stack } from '../../test/stack'
 import { evaluateAlerts, type StoredTemplates } from '../ingest/formats'
@@ -44,7 +45,8 @@ async function groups(org: Org, integrationId: string, count: number, what = `${
   return eventually(
     async () => {
       const listed = (await org.call('GET', `/api/v1/alert_groups/?integration_id=${integrationId}`)).body
-      return listed.count === count ? (listed.results as Array<Record<string, any>>) : undefined
+      // The count and the page are two queries (as in DRF): wait until both show every group.
+      return listed.count === count && listed.results.length === count ? (listed.results as Array<Record<string, any>>) : undefined
     },
     20_000,
     what,
@@ -278,7 +280,7 @@ test('maintenance mode attaches alerts to the maintenance group and pages nobody
   for (const name of ['A', 'B', 'C']) expect((await post(am.link, alertmanager('firing', name))).status).toBe(200)
   await inboxEmpty()
   expect((await groups(org, am.id, 1))[0]).toMatchObject({ id: maintenance?.id, alerts_count: 4 })
-  // Checklist row 37: a maintenance group cannot be acknowledged; it is resolved when maintenance stops.
+  // As in OnCall, a maintenance group cannot be acknowledged; it is resolved when maintenance stops.
   expect(await org.call('POST', `/api/v1/alert_groups/${maintenance?.id}/acknowledge/`)).toMatchObject({
     status: 400,
     body: { detail: "Can't acknowledge a maintenance alert group" },
@@ -366,7 +368,7 @@ test('an alert accepted with 200 is processed even if the accepting process dies
   const wh = await integration(org, 'webhook', 'durable')
   // A second "API process" on the same database whose processor never runs (it died right after answering).
   const db = createDb(stack.dbUrl, { max: 2 })
-  const app = createApp({ db, escalations: stack.escalations, publicUrl: 'http://tocsin.test', webUrl: 'http://grafana.test', log: () => undefined, ingestion: { limits } })
+  const app = createApp({ db, escalations: stack.escalations, publicUrl: 'http://tocsin.test', webUrl: 'http://grafana.test', logger: silentLogger(), ingestion: { limits } })
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s))
   })
@@ -382,7 +384,7 @@ test('an alert accepted with 200 is processed even if the accepting process dies
     await db.destroy()
   }
   // Another process's processor picks it up.
-  const survivor = new IngestionProcessor(stack.db, stack.escalations, () => undefined)
+  const survivor = new IngestionProcessor(stack.db, stack.escalations, silentLogger())
   survivor.start()
   try {
     const [group] = await groups(org, wh.id, 1)
@@ -404,13 +406,13 @@ test('concurrent alerts with one key, processed by competing processors at once,
     const routes = await routesOfIntegration(stack.db, org.organizationId, wh.id)
     const facts = await evaluateAlerts(
       sharedTemplateEngine(),
-      { type: 'webhook', name: 'race', templates: row.templates as StoredTemplates, routes: routes.map((r) => ({ id: r.id, isDefault: r.is_default, routingType: r.routing_type, routingRegex: r.routing_regex })) },
+      { type: 'webhook', name: 'race', templates: row.templates as StoredTemplates, routes: routes.map((r) => ({ id: r.id, isDefault: r.isDefault, routingType: r.routingType, routingRegex: r.routingRegex })) },
       rows.map((r) => r.payload),
     )
     // Four processors, each with its own pool, all bypassing the per-integration lease: only the index decides.
     const pools = Array.from({ length: 4 }, () => createDb(stack.dbUrl, { max: 5 }))
     try {
-      const processors = pools.map((db) => new IngestionProcessor(db, stack.escalations, () => undefined))
+      const processors = pools.map((db) => new IngestionProcessor(db, stack.escalations, silentLogger()))
       await Promise.all(rows.map((r, i) => processors[i % 4]?.processRow(r, facts[i], row, routes).catch(() => processors[(i + 1) % 4]?.processRow(r, facts[i], row, routes))))
     } finally {
       await Promise.all(pools.map((db) => db.destroy()))

@@ -1,7 +1,7 @@
-import { issueToken } from '../../activities/db/tokens.repo'
+import { issueToken } from '../../db/tokens.repo'
 import { caller, createOrg, startStack, type Stack } from '../../test/stack'
 
-// Integrations and routes through /api/v1 in OnCall's shapes (oncall-api.md 2.11, 2.12; checklist rows 53-56).
+// Integrations and routes through /api/v1 in OnCall's shapes.
 
 const PUBLIC_URL = 'https://oncall.example.test'
 let stack: Stack

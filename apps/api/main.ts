@@ -1,16 +1,33 @@
-import { createDb } from '../../activities/db/connect'
+import { createOutboundFetch } from '../../activities/outbound'
+import { createDb } from '../../db/connect'
+import { icalOptions } from '../../db/schedule-ical'
 import { loadConfig } from '../config'
 import { Escalations } from '../escalations'
+import { DependencyMonitor } from '../health'
 import { IngestionProcessor } from '../ingest/processor'
+import { closeSharedTemplateEngine } from '../ingest/templates'
+import { createLogger } from '../logger'
+import { createMetrics } from '../metrics'
+import { startTracing } from '../tracing'
 import { createApp } from './app'
+
+// Start order does not matter: the API listens at once, whether PostgreSQL and Temporal are up or not. Until they
+// answer, requests that need them get a 503, /health/ready says what is missing, and the log says what the API
+// waits for; the pool and the Temporal client connect on their own once the dependencies are there.
 
 async function main(): Promise<void> {
   const config = loadConfig()
-  const db = createDb(config.db.url)
-  const escalations = Escalations.connect(config.temporal)
-  const log = (message: string, err?: unknown) => console.error(message, err ?? '')
+  const logger = createLogger({ name: 'api', level: config.logLevel })
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'))
+  const db = createDb(config.db.url, { connectTimeoutMs: config.db.connectTimeoutMs, statementTimeoutMs: config.db.statementTimeoutMs, logger })
+  // Off unless an OTLP endpoint is configured; installed before the Temporal client so its calls are traced.
+  const tracing = startTracing({ otlpTracesUrl: config.observability.otlpTracesUrl, serviceName: 'tocsin-api' })
+  const metrics = createMetrics({ db, processMetrics: true })
+  const escalations = Escalations.connect(config.temporal, tracing ? { interceptors: tracing.clientInterceptors } : {})
+  const monitor = DependencyMonitor.forTocsin(db, escalations, logger)
+  const stopWatching = monitor.watch()
   // Every API process also drains the alert inbox; processors share it by integration.
-  const processor = new IngestionProcessor(db, escalations, log)
+  const processor = new IngestionProcessor(db, escalations, logger.child({ component: 'ingest' }), { metrics })
   processor.start()
   const app = createApp({
     db,
@@ -18,18 +35,29 @@ async function main(): Promise<void> {
     ingestion: { onAccepted: () => processor.kick() },
     publicUrl: config.http.publicUrl,
     webUrl: config.http.webUrl,
-    log: (message, err) => console.error(message, err ?? ''),
+    logger,
+    health: { monitor, inboxAgeBoundSeconds: config.health.inboxAgeBoundSeconds },
+    // Reading an iCal schedule downloads its calendar when due, under the same outbound policy as the worker.
+    ical: icalOptions(createOutboundFetch({ allow: config.outbound.allow })),
+    metrics,
+    ...(tracing ? { tracer: tracing.tracer } : {}),
   })
   const server = app.listen(config.http.port, () => {
-    console.log(`api listening on http://localhost:${config.http.port} (public URL ${config.http.publicUrl})`)
+    logger.info({ port: config.http.port, publicUrl: config.http.publicUrl }, `api listening on http://localhost:${config.http.port}`)
+  })
+  server.on('error', (err) => {
+    // The port is taken or not ours: nothing to serve, so exit and let the supervisor say so.
+    logger.fatal({ err, port: config.http.port }, 'api cannot listen')
+    process.exit(1)
   })
   const stop = () => {
-    console.log('api stopping: finishing in-flight requests')
+    logger.info('api stopping: finishing in-flight requests')
+    stopWatching()
     server.close(() => {
       void processor
         .stop()
-        .then(() => Promise.all([db.destroy(), escalations.client.connection.close()]))
-        .finally(() => console.log('api stopped'))
+        .then(() => Promise.all([db.destroy(), escalations.client.connection.close(), closeSharedTemplateEngine(), tracing?.shutdown()]))
+        .finally(() => logger.info('api stopped'))
     })
     server.closeIdleConnections()
   }
@@ -38,6 +66,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err)
+  createLogger({ name: 'api', level: 'ERROR' }).fatal({ err }, 'api failed to start')
   process.exitCode = 1
 })

@@ -1,7 +1,7 @@
-import { issueToken } from '../../activities/db/tokens.repo'
+import { issueToken } from '../../db/tokens.repo'
 import { caller, createOrg, startStack, type Stack } from '../../test/stack'
 
-// /api/v1/on_call_shifts (oncall-api.md 2.8; checklist rows 48-50): OnCall's per-type shapes and detail texts, and
+// /api/v1/on_call_shifts: OnCall's per-type shapes and detail texts, and
 // refused writes under hostile input.
 
 type Org = Awaited<ReturnType<typeof createOrg>>
@@ -65,7 +65,7 @@ const recurrent = (extra: Record<string, unknown> = {}) => ({
 })
 
 describe('create and read, per type', () => {
-  test('checklist row 50: an override has no level or recurrence keys, echoes start, schedule null', async () => {
+  test('an override has no level or recurrence keys, echoes start, schedule null', async () => {
     const created = await org.call('POST', '/api/v1/on_call_shifts/', {
       team_id: null,
       name: 'Override',
@@ -90,7 +90,7 @@ describe('create and read, per type', () => {
     expect((await org.call('GET', `/api/v1/on_call_shifts/${created.body.id}`)).body).toEqual(created.body)
   })
 
-  test('checklist row 48: weekly with interval null is refused; without interval it is 1; week_start only for weekly', async () => {
+  test('weekly with interval null is refused; without interval it is 1; week_start only for weekly', async () => {
     await expectRejected('POST', '/api/v1/on_call_shifts/', recurrent({ interval: null }), {
       detail: "Field 'interval' must be a positive integer",
     })
@@ -126,7 +126,7 @@ describe('create and read, per type', () => {
     expect(daily.body.by_day).toBeNull()
   })
 
-  test('checklist row 49: rolling_users with an unknown id names its index; the shape has no users key', async () => {
+  test('rolling_users with an unknown id names its index; the shape has no users key', async () => {
     const body = {
       name: 'Rolling',
       type: 'rolling_users',

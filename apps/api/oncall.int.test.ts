@@ -1,8 +1,8 @@
-import { nextShiftUsers, usersOnCallAt } from '../../activities/db/oncall'
+import { nextShiftUsers, usersOnCallAt } from '../../db/oncall'
 import { createOrg, startStack, type Stack } from '../../test/stack'
 
 // Who is on call, through the API: on_call_now, final_shifts, the oncall?at extension and the chain views
-// (current/previous/next_oncall, seeds/003), plus the two functions the escalation engine calls.
+// (current/previous/next_oncall, as Grafana IRM documents them), plus the two functions the escalation engine calls.
 
 type Org = Awaited<ReturnType<typeof createOrg>>
 
@@ -74,7 +74,7 @@ async function layeredSchedule(name: string) {
 }
 
 describe('schedule resolution', () => {
-  test('on_call_now, oncall?at with reasons, and final_shifts clipped to the range', async () => {
+  test('on_call_now, oncall?at with reasons, and final_shifts over whole UTC days, clipped to them', async () => {
     const schedule = await layeredSchedule('Layers')
     // ten days of alternation from alice (index 0): today's 24h slot started at NOW_HOUR belongs to alice
     expect(schedule.on_call_now).toEqual([alice.id])
@@ -119,12 +119,17 @@ describe('schedule resolution', () => {
       current_page_number: 1,
       total_pages: 1,
     })
+    // Less than a whole day between the bounds is no day at all.
     const from = new Date(NOW_HOUR + HOUR).toISOString().slice(0, 16)
     const to = new Date(NOW_HOUR + 7 * HOUR).toISOString().slice(0, 16)
-    const finals = await org.call(
-      'GET',
-      `/api/v1/schedules/${schedule.id}/final_shifts?start_date=${from}&end_date=${to}`,
-    )
+    const partial = await org.call('GET', `/api/v1/schedules/${schedule.id}/final_shifts?start_date=${from}&end_date=${to}`)
+    expect(partial.body).toMatchObject({ count: 0, results: [] })
+
+    // One whole day: today (UTC) from 00:00, tomorrow excluded. The layers and the override resolved, in order:
+    // bob's base slot until the handover at NOW_HOUR, alice's, carol's layer 2, alice, carol's override, alice.
+    const today = Date.parse(`${day}T00:00:00Z`)
+    const tomorrow = new Date(today + 24 * HOUR).toISOString().slice(0, 10)
+    const finals = await org.call('GET', `/api/v1/schedules/${schedule.id}/final_shifts?start_date=${day}&end_date=${tomorrow}`)
     expect(finals.status).toBe(200)
     const row = (user: typeof alice, start: number, end: number) => ({
       user_pk: user.id,
@@ -133,14 +138,116 @@ describe('schedule resolution', () => {
       shift_start: drf(start),
       shift_end: drf(end),
     })
-    expect(finals.body.results).toEqual([
-      row(alice, NOW_HOUR + HOUR, NOW_HOUR + 2 * HOUR),
-      row(carol, NOW_HOUR + 2 * HOUR, NOW_HOUR + 4 * HOUR),
-      row(alice, NOW_HOUR + 4 * HOUR, NOW_HOUR + 5 * HOUR),
-      row(carol, NOW_HOUR + 5 * HOUR, NOW_HOUR + 6 * HOUR),
-      row(alice, NOW_HOUR + 6 * HOUR, NOW_HOUR + 7 * HOUR),
-    ])
-    expect(finals.body.count).toBe(5)
+    const resolved: Array<[typeof alice, number, number]> = [
+      [bob, NOW_HOUR - 24 * HOUR, NOW_HOUR],
+      [alice, NOW_HOUR, NOW_HOUR + 2 * HOUR],
+      [carol, NOW_HOUR + 2 * HOUR, NOW_HOUR + 4 * HOUR],
+      [alice, NOW_HOUR + 4 * HOUR, NOW_HOUR + 5 * HOUR],
+      [carol, NOW_HOUR + 5 * HOUR, NOW_HOUR + 6 * HOUR],
+      [alice, NOW_HOUR + 6 * HOUR, NOW_HOUR + 24 * HOUR],
+    ]
+    // Each slot clipped to [today 00:00, tomorrow 00:00); slots wholly outside the day are not rows.
+    const expected = resolved
+      .map(([user, start, end]) => [user, Math.max(start, today), Math.min(end, today + 24 * HOUR)] as const)
+      .filter(([, start, end]) => start < end)
+      .map(([user, start, end]) => row(user, start, end))
+    expect(finals.body.results).toEqual(expected)
+    expect(finals.body.count).toBe(expected.length)
+  })
+
+  describe("final_shifts covers OnCall's range: whole UTC days from start_date's day, the end day excluded", () => {
+    const row = (user: typeof alice, start: string, end: string) => ({
+      user_pk: user.id,
+      user_email: user.email,
+      user_username: user.username,
+      shift_start: start,
+      shift_end: end,
+    })
+    const finalShifts = async (scheduleId: string, startDate: string, endDate: string) => {
+      const response = await org.call('GET', `/api/v1/schedules/${scheduleId}/final_shifts/?start_date=${startDate}&end_date=${endDate}`)
+      expect(response.status).toBe(200)
+      expect(response.body.count).toBe(response.body.results.length)
+      return response.body.results
+    }
+    const daily = (user: typeof alice, timeZone: string, start: string, duration: number) =>
+      shift({ type: 'recurrent_event', time_zone: timeZone, start, duration, frequency: 'daily', users: [user.id] })
+
+    test('date-only and date-with-time bounds, in UTC', async () => {
+      const schedule = await webSchedule('Whole days', [
+        await daily(bob, 'UTC', '2024-03-01T09:00:00', 8 * 3600),
+        await daily(carol, 'UTC', '2024-03-01T22:00:00', 4 * 3600),
+      ])
+      const march = (dayOfMonth: number, time: string) => `2024-03-${String(dayOfMonth).padStart(2, '0')}T${time}Z`
+      /** The rows of March `first`..`last`: carol's night shifts clipped at both ends of the range. */
+      const daysRows = (first: number, last: number) => {
+        const rows = [row(carol, march(first, '00:00:00'), march(first, '02:00:00'))]
+        for (let day = first; day <= last; day++) {
+          rows.push(row(bob, march(day, '09:00:00'), march(day, '17:00:00')))
+          rows.push(row(carol, march(day, '22:00:00'), day === last ? march(day + 1, '00:00:00') : march(day + 1, '02:00:00')))
+        }
+        return rows
+      }
+      const cases: Array<[string, string, unknown[]]> = [
+        // two days: the 4th and the 5th; nothing of the 6th
+        ['2024-03-04', '2024-03-06', daysRows(4, 5)],
+        ['2024-03-04', '2024-03-05', daysRows(4, 4)],
+        ['2024-03-04', '2024-03-04', []],
+        // with times: the range still starts at 00:00 of the start day and counts whole days between the bounds
+        ['2024-03-04T12:00', '2024-03-06T12:00', daysRows(4, 5)],
+        ['2024-03-04T12:00', '2024-03-06T11:59', daysRows(4, 4)],
+        ['2024-03-04T23:00', '2024-03-05T22:00', []],
+        ['2024-03-04T00:00', '2024-03-05T00:00', daysRows(4, 4)],
+        ['2024-03-04', '2024-03-05T23:59', daysRows(4, 4)],
+      ]
+      for (const [startDate, endDate, expected] of cases) {
+        expect({ startDate, endDate, results: await finalShifts(schedule.id, startDate, endDate) }).toEqual({
+          startDate,
+          endDate,
+          results: expected,
+        })
+      }
+    })
+
+    test('across DST changes the days stay UTC days while shifts keep their local wall-clock time', async () => {
+      // 09:00–17:00 in Berlin: 08:00Z in winter, 07:00Z from 31 March 2024 (clocks go forward at 01:00Z).
+      const berlin = await webSchedule('Berlin', [await daily(alice, 'Europe/Berlin', '2024-03-25T09:00:00', 8 * 3600)])
+      const spring: Array<[string, string, unknown[]]> = [
+        [
+          '2024-03-30',
+          '2024-04-01',
+          [
+            row(alice, '2024-03-30T08:00:00Z', '2024-03-30T16:00:00Z'),
+            row(alice, '2024-03-31T07:00:00Z', '2024-03-31T15:00:00Z'),
+          ],
+        ],
+        // 23 local hours on the change day, but 24 UTC hours from 00:00 to 00:00: one whole day
+        ['2024-03-31T00:00', '2024-04-01T00:00', [row(alice, '2024-03-31T07:00:00Z', '2024-03-31T15:00:00Z')]],
+        ['2024-03-30T10:00', '2024-04-01T09:00', [row(alice, '2024-03-30T08:00:00Z', '2024-03-30T16:00:00Z')]],
+        ['2024-03-31', '2024-03-31T23:59', []],
+      ]
+      // 09:00–17:00 in New York: 13:00Z on daylight time, 14:00Z from 3 November 2024.
+      const newYork = await webSchedule('New York', [await daily(bob, 'America/New_York', '2024-10-28T09:00:00', 8 * 3600)])
+      const autumn: Array<[string, string, unknown[]]> = [
+        [
+          '2024-11-02',
+          '2024-11-04',
+          [row(bob, '2024-11-02T13:00:00Z', '2024-11-02T21:00:00Z'), row(bob, '2024-11-03T14:00:00Z', '2024-11-03T22:00:00Z')],
+        ],
+        ['2024-11-03T12:00', '2024-11-04T12:00', [row(bob, '2024-11-03T14:00:00Z', '2024-11-03T22:00:00Z')]],
+      ]
+      for (const [scheduleId, cases] of [
+        [berlin.id, spring],
+        [newYork.id, autumn],
+      ] as const) {
+        for (const [startDate, endDate, expected] of cases) {
+          expect({ startDate, endDate, results: await finalShifts(scheduleId, startDate, endDate) }).toEqual({
+            startDate,
+            endDate,
+            results: expected,
+          })
+        }
+      }
+    })
   })
 
   test('a higher layer whose users were all deleted lets the lower layer show through', async () => {
@@ -166,7 +273,7 @@ describe('schedule resolution', () => {
     expect((await org.call('GET', `/api/v1/schedules/${schedule.id}/`)).body.on_call_now).toEqual([bob.id])
   })
 
-  test('final_shifts and oncall validation texts (checklist row 47), other organizations 404', async () => {
+  test('final_shifts and oncall validation texts, other organizations 404', async () => {
     const schedule = await webSchedule('Validated', [])
     const path = `/api/v1/schedules/${schedule.id}/final_shifts/`
     const format = 'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm, YYYY-MM-DD.'
@@ -213,25 +320,25 @@ describe('schedule resolution', () => {
 
   test('the engine functions resolve through the same resolver, scoped to the organization', async () => {
     const schedule = await layeredSchedule('Engine')
-    const now = await usersOnCallAt(stack.db, org.organizationId, schedule.id, new Date(NOW_HOUR + 3 * HOUR))
+    const now = await usersOnCallAt(stack.db, org.organizationId, schedule.id, new Date(NOW_HOUR + 3 * HOUR), stack.ical)
     expect(now).toMatchObject({
       userIds: [carol.id],
       stale: false,
       reasons: [{ reason: 'layer 2', shiftId: expect.any(String) }],
     })
-    expect(await usersOnCallAt(stack.db, other.organizationId, schedule.id, new Date())).toBeNull()
-    const next = await nextShiftUsers(stack.db, org.organizationId, schedule.id, new Date(NOW_HOUR + 3 * HOUR))
+    expect(await usersOnCallAt(stack.db, other.organizationId, schedule.id, new Date(), stack.ical)).toBeNull()
+    const next = await nextShiftUsers(stack.db, org.organizationId, schedule.id, new Date(NOW_HOUR + 3 * HOUR), stack.ical)
     // after carol's layer-2 slot, alice's remaining base slot starts at +4h
     expect(next).toMatchObject({
       userIds: [alice.id],
       shift: { start: new Date(NOW_HOUR + 4 * HOUR).toISOString(), end: new Date(NOW_HOUR + 5 * HOUR).toISOString() },
     })
     const empty = await webSchedule('Empty', [])
-    expect(await nextShiftUsers(stack.db, org.organizationId, empty.id, new Date())).toMatchObject({
+    expect(await nextShiftUsers(stack.db, org.organizationId, empty.id, new Date(), stack.ical)).toMatchObject({
       userIds: [],
       shift: null,
     })
-    expect(await nextShiftUsers(stack.db, other.organizationId, empty.id, new Date())).toBeNull()
+    expect(await nextShiftUsers(stack.db, other.organizationId, empty.id, new Date(), stack.ical)).toBeNull()
   })
 })
 

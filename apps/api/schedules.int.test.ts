@@ -1,9 +1,9 @@
 import { refusalCheck } from '../../test/refusals'
-import { issueToken } from '../../activities/db/tokens.repo'
+import { issueToken } from '../../db/tokens.repo'
 import { caller, createOrg, organizationRows, startStack, type Stack } from '../../test/stack'
 
-// /api/v1/schedules: OnCall's polymorphic schedules (oncall-api.md 2.7; checklist rows 45, 46) as far as escalation
-// policies need them now; refused writes under hostile input (1.5, 1.7).
+// /api/v1/schedules: OnCall's polymorphic schedules as far as escalation policies need them now; refused writes
+// under hostile input, in DRF's error shapes.
 
 type Org = Awaited<ReturnType<typeof createOrg>>
 
@@ -81,7 +81,7 @@ const storedRow = (id: string) =>
   stack.db.selectFrom('schedules').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
 
 describe('create and read', () => {
-  test('checklist row 45: a calendar schedule in the exact OnCall shape; a bad time zone is a field error', async () => {
+  test('a calendar schedule in the exact OnCall shape; a bad time zone is a field error', async () => {
     const created = await org.call('POST', '/api/v1/schedules/', {
       team_id: null,
       name: 'n',
@@ -387,7 +387,7 @@ describe('update and delete', () => {
     )
   })
 
-  test('checklist row 46: a web schedule update is refused, but only after the fields validated', async () => {
+  test('a web schedule update is refused, but only after the fields validated', async () => {
     const web = await createSchedule({ name: 'Web', type: 'web', time_zone: 'UTC' })
     const refusal = { detail: 'Web schedule update is not enabled through API' }
     await expectRejected(

@@ -1,9 +1,9 @@
 import { refusalCheck } from '../../test/refusals'
-import { issueToken } from '../../activities/db/tokens.repo'
+import { issueToken } from '../../db/tokens.repo'
 import { caller, createOrg, organizationRows, startStack, type Stack } from '../../test/stack'
 
-// /api/v1/user_groups: OnCall's list (oncall-api.md 2.9) plus Tocsin's write extension (there is no Slack import),
-// with members; refused writes under hostile input (1.5, 1.7).
+// /api/v1/user_groups: OnCall's list plus Tocsin's write extension (there is no Slack import), with members;
+// refused writes under hostile input, in DRF's error shapes.
 
 type Org = Awaited<ReturnType<typeof createOrg>>
 

@@ -1,24 +1,16 @@
 import { createOrg, organizationRows, startStack, type ApiResponse, type Stack } from '../../test/stack'
 
-// /api/v1/users and /api/v1/teams: OnCall's read shapes (oncall-api.md 2.5, 2.6; checklist rows 4, 42, 43, 44),
-// pagination (1.6), and Tocsin's write extensions under hostile input (1.5, 1.7).
+// /api/v1/users and /api/v1/teams: OnCall's read shapes, its pagination envelope, and Tocsin's write extensions
+// under hostile input, in DRF's error shapes.
 
 type Org = Awaited<ReturnType<typeof createOrg>>
 
 const PUBLIC_URL = 'https://oncall.example.test'
-const USER_KEYS = [
-  'id',
-  'grafana_id',
-  'email',
-  'slack',
-  'username',
-  'role',
-  'is_phone_number_verified',
-  'timezone',
-  'teams',
-  'phone_number',
-].sort()
+// OnCall's user object, exactly; Tocsin's extension fields only with ?extended=true.
+const USER_KEYS = ['id', 'grafana_id', 'email', 'slack', 'username', 'role', 'is_phone_number_verified', 'timezone', 'teams'].sort()
 const SHORT_USER_KEYS = ['id', 'grafana_id', 'email', 'username', 'role', 'is_phone_number_verified'].sort()
+const EXTENSION_USER_KEYS = ['phone_number']
+const EXTENDED_USER_KEYS = [...USER_KEYS, ...EXTENSION_USER_KEYS].sort()
 const TEAM_KEYS = ['id', 'grafana_id', 'name', 'email', 'avatar_url'].sort()
 const USER_ID = /^U[A-NP-Z1-9]{12}$/
 const TEAM_ID = /^T[A-NP-Z1-9]{12}$/
@@ -67,8 +59,8 @@ async function expectRejected(method: string, path: string, body: unknown, expec
   expect(await snapshot(other.organizationId)).toEqual(beforeOther)
 }
 
-async function createUser(body: Record<string, unknown>) {
-  const response = await org.call('POST', '/api/v1/users/', body)
+async function createUser(body: Record<string, unknown>, query = '') {
+  const response = await org.call('POST', `/api/v1/users/${query}`, body)
   expect(response.status).toBe(201)
   return response.body
 }
@@ -87,9 +79,9 @@ async function rawGet(path: string) {
 
 describe('users', () => {
   test('POST creates a user with defaults and the full OnCall shape; GET by id returns the same object', async () => {
-    const created = await org.call('POST', '/api/v1/users/', { username: 'dora', email: 'dora@acme.test', unknown_key: 'ignored' })
+    const created = await org.call('POST', '/api/v1/users/?extended=true', { username: 'dora', email: 'dora@acme.test', unknown_key: 'ignored' })
     expect(created.status).toBe(201)
-    expect(Object.keys(created.body).sort()).toEqual(USER_KEYS)
+    expect(Object.keys(created.body).sort()).toEqual(EXTENDED_USER_KEYS)
     expect(created.body).toMatchObject({
       username: 'dora',
       email: 'dora@acme.test',
@@ -106,9 +98,47 @@ describe('users', () => {
     expect(row).toMatchObject({ organization_id: org.organizationId, username: 'dora', role: 'viewer' })
     expect(created.body.grafana_id).toBe(Number(row.pk))
 
-    const fetched = await org.call('GET', `/api/v1/users/${created.body.id}/`)
+    const fetched = await org.call('GET', `/api/v1/users/${created.body.id}/?extended=true`)
     expect(fetched.status).toBe(200)
     expect(fetched.body).toEqual(created.body)
+  })
+
+  test("OnCall's user object has no phone_number: every read and write leaves extension fields out unless ?extended=true", async () => {
+    const created = await org.call('POST', '/api/v1/users/', { username: 'olga', email: 'olga@acme.test', phone_number: '+15550001111' })
+    expect(created.status).toBe(201)
+    expect(Object.keys(created.body).sort()).toEqual(USER_KEYS)
+    expect(created.body.is_phone_number_verified).toBe(true)
+    const id = created.body.id as string
+    const oncallShape = { ...created.body }
+    const extendedShape = { ...oncallShape, phone_number: '+15550001111' }
+
+    for (const path of [`/api/v1/users/${id}/`, `/api/v1/users/${id}`, `/api/v1/users/${id}/?extended=false`]) {
+      expect({ path, body: (await org.call('GET', path)).body }).toEqual({ path, body: oncallShape })
+    }
+    for (const path of [`/api/v1/users/${id}/?extended=true`, `/api/v1/users/${id}?extended=True`, `/api/v1/users/${id}/?extended=1`]) {
+      expect({ path, body: (await org.call('GET', path)).body }).toEqual({ path, body: extendedShape })
+    }
+    const listed = await org.call('GET', `/api/v1/users/?username=olga`)
+    expect(listed.body.results).toEqual([oncallShape])
+    expect((await org.call('GET', `/api/v1/users/?username=olga&extended=true`)).body.results).toEqual([extendedShape])
+    // ?short=true picks OnCall's short shape; ?extended=true adds the extension fields to it.
+    const short = (await org.call('GET', `/api/v1/users/?username=olga&short=true&extended=true`)).body.results[0]
+    expect(Object.keys(short).sort()).toEqual([...SHORT_USER_KEYS, ...EXTENSION_USER_KEYS].sort())
+    expect(short.phone_number).toBe('+15550001111')
+
+    const current = await org.call('GET', '/api/v1/users/current/')
+    expect(Object.keys(current.body).sort()).toEqual(USER_KEYS)
+    expect(Object.keys((await org.call('GET', '/api/v1/users/current/?extended=true')).body).sort()).toEqual(EXTENDED_USER_KEYS)
+
+    const patched = await org.call('PATCH', `/api/v1/users/${id}/`, { timezone: 'UTC' })
+    expect(patched.body).toEqual({ ...oncallShape, timezone: 'UTC' })
+    const patchedExtended = await org.call('PATCH', `/api/v1/users/${id}/?extended=true`, { timezone: 'UTC' })
+    expect(patchedExtended.body).toEqual({ ...extendedShape, timezone: 'UTC' })
+
+    // A value that is not a boolean is a field error, not a silently ignored parameter.
+    for (const path of [`/api/v1/users/${id}/?extended=yes`, '/api/v1/users/?extended=yes', '/api/v1/users/current/?extended=yes']) {
+      expect({ path, ...(await org.call('GET', path)) }).toMatchObject({ path, status: 400, body: { extended: ['Must be a valid boolean.'] } })
+    }
   })
 
   test('POST with every field echoes them, trimmed, and links the teams', async () => {
@@ -122,7 +152,7 @@ describe('users', () => {
       phone_number: '+4915112345678',
       slack: { user_id: 'U0SLACK', team_id: 'T0SLACK' },
       teams: [blue.id, red.id, blue.id],
-    })
+    }, '?extended=true')
     expect(user).toMatchObject({
       username: 'erin',
       role: 'editor',
@@ -147,7 +177,7 @@ describe('users', () => {
     expect((await other.call('GET', '/api/v1/users/current/')).body.id).toBe(other.adminUserId)
   })
 
-  test('?short=true drops slack, timezone, teams and phone_number', async () => {
+  test('?short=true drops slack, timezone and teams', async () => {
     const short = await org.call('GET', '/api/v1/users/?short=true')
     expect(short.status).toBe(200)
     expect(short.body.page_size).toBe(100)
@@ -207,12 +237,12 @@ describe('users', () => {
 
   test('PATCH changes only the given fields; PUT with a subset behaves the same; both reach the database', async () => {
     const team = await createTeam({ name: 'Patchers' })
-    const user = await createUser({ username: 'heidi', email: 'heidi@acme.test', timezone: 'UTC', teams: [team.id] })
-    const patched = await org.call('PATCH', `/api/v1/users/${user.id}/`, { role: 'editor', phone_number: '+15551234567' })
+    const user = await createUser({ username: 'heidi', email: 'heidi@acme.test', timezone: 'UTC', teams: [team.id] }, '?extended=true')
+    const patched = await org.call('PATCH', `/api/v1/users/${user.id}/?extended=true`, { role: 'editor', phone_number: '+15551234567' })
     expect(patched.status).toBe(200)
     expect(patched.body).toEqual({ ...user, role: 'editor', phone_number: '+15551234567', is_phone_number_verified: true })
 
-    const put = await org.call('PUT', `/api/v1/users/${user.id}`, {
+    const put = await org.call('PUT', `/api/v1/users/${user.id}?extended=true`, {
       username: 'heidi2',
       timezone: '',
       phone_number: null,
@@ -233,12 +263,12 @@ describe('users', () => {
     expect(row).toMatchObject({ username: 'heidi2', role: 'editor', timezone: null, slack_user_id: 'UHEIDI', phone_number: null })
     expect(await stack.db.selectFrom('team_members').selectAll().where('user_id', '=', user.id).execute()).toEqual([])
 
-    const cleared = await org.call('PATCH', `/api/v1/users/${user.id}/`, { slack: null })
+    const cleared = await org.call('PATCH', `/api/v1/users/${user.id}/?extended=true`, { slack: null })
     expect(cleared.body.slack).toBeNull()
-    const empty = await org.call('PATCH', `/api/v1/users/${user.id}/`, {})
+    const empty = await org.call('PATCH', `/api/v1/users/${user.id}/?extended=true`, {})
     expect(empty.status).toBe(200)
     expect(empty.body).toEqual(cleared.body)
-    expect((await org.call('GET', `/api/v1/users/${user.id}/`)).body).toEqual(cleared.body)
+    expect((await org.call('GET', `/api/v1/users/${user.id}/?extended=true`)).body).toEqual(cleared.body)
   })
 
   test('PUT/PATCH/DELETE of an unknown user is 404 and changes nothing', async () => {

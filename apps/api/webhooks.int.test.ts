@@ -1,11 +1,11 @@
 import { isErrorBody } from '../../test/refusals'
-import { newPublicId } from '../../activities/db/ids'
-import { issueToken } from '../../activities/db/tokens.repo'
-import { recordWebhookResponse } from '../../activities/db/webhooks.repo'
+import { newPublicId } from '../../db/ids'
+import { issueToken } from '../../db/tokens.repo'
+import { recordWebhookResponse } from '../../db/webhooks.repo'
 import { caller, createOrg, organizationRows, startStack, type Stack } from '../../test/stack'
 
-// /api/v1/webhooks: OnCall's outgoing webhooks (oncall-api.md 2.10; checklist rows 51, 52), their responses,
-// secrets masking, soft delete, and refused writes under hostile input (1.5, 1.7).
+// /api/v1/webhooks: OnCall's outgoing webhooks, their responses, secrets masking, soft delete, and refused writes
+// under hostile input, in DRF's error shapes.
 
 type Org = Awaited<ReturnType<typeof createOrg>>
 
@@ -140,7 +140,7 @@ async function createWebhook(body: Record<string, unknown> = {}, as: Org = org) 
 const storedRow = (id: string) =>
   stack.db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
 
-describe('create, read, delete (checklist row 51)', () => {
+describe('create, read, delete', () => {
   test('each required field missing is a 400; with all four, 201 in the exact OnCall shape', async () => {
     const steps: Array<[Record<string, unknown>, Record<string, string[]>]> = [
       [
@@ -337,7 +337,7 @@ describe('create, read, delete (checklist row 51)', () => {
 })
 
 describe('validation', () => {
-  test('preset: any real preset is refused (row 52); "" and null mean no change', async () => {
+  test('preset: any real preset is refused; "" and null mean no change', async () => {
     await expectRejected(
       'POST',
       '/api/v1/webhooks/',

@@ -1,6 +1,6 @@
 import { Connection } from '@temporalio/client'
-import { createDb, ensureDatabase, migrateToLatest } from '../../activities/db/connect'
-import { createOrganization } from '../../activities/db/organizations.repo'
+import { createDb, ensureDatabase, migrateToLatest } from '../../db/connect'
+import { createOrganization } from '../../db/organizations.repo'
 import { loadConfig } from '../config'
 import { ensureSearchAttributes } from '../temporal-setup'
 

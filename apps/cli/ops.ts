@@ -1,9 +1,10 @@
 import { userInfo } from 'node:os'
-import { alertGroupRecordOf, getAlertGroupById, lifecycleOf, routeSnapshot } from '../../activities/db/alert-groups.repo'
-import { createDb, type Db } from '../../activities/db/connect'
+import { alertGroupRecordOf, getAlertGroupById, lifecycleOf, routeSnapshot } from '../../db/alert-groups.repo'
+import { createDb, type Db } from '../../db/connect'
 import { refusal, type LifecycleAction } from '../../workflows/core/lifecycle'
 import type { Actor } from '../../workflows/core/types'
 import { loadConfig } from '../config'
+import { refusalText } from '../api/oncall/refusals'
 import { Escalations, type ActionOutcome } from '../escalations'
 
 // Talks to Temporal directly, so an operator can act while the API is down (a worker must run). The workflow's
@@ -35,14 +36,18 @@ async function main(argv: string[]): Promise<number> {
   // The database is only needed to explain a refusal or to start an unresolved group over.
   const db = createDb(config.db.url, { max: 1 })
   try {
-    const outcome: ActionOutcome =
+    const outcome: ActionOutcome | { kind: 'missing' } =
       action === 'unresolve' ? await reopen(db, escalations, alertGroupId, actor) : await escalations.act(alertGroupId, action, actor, delay)
     if (outcome.kind === 'done') {
       console.log(`${alertGroupId}: ${action} done`)
       return 0
     }
     if (outcome.kind === 'refused') {
-      console.error(`${alertGroupId}: refused: ${outcome.reason}`)
+      console.error(`${alertGroupId}: refused: ${refusalText(outcome.refusal)}`)
+      return 1
+    }
+    if (outcome.kind === 'missing') {
+      console.error(`${alertGroupId}: no such alert group`)
       return 1
     }
     console.error(`${alertGroupId}: ${await explainClosed(db, alertGroupId, action)}`)
@@ -53,13 +58,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function reopen(db: Db, escalations: Escalations, alertGroupId: string, actor: Actor): Promise<ActionOutcome> {
+async function reopen(db: Db, escalations: Escalations, alertGroupId: string, actor: Actor): Promise<ActionOutcome | { kind: 'missing' }> {
   const group = await getAlertGroupById(db, alertGroupId)
-  if (!group) return { kind: 'refused', reason: 'no such alert group' }
-  const reason = refusal(lifecycleOf(group), 'unresolve', { maintenance: group.is_maintenance })
-  if (reason !== null) return { kind: 'refused', reason }
-  const stored = { resolvedAt: group.resolved_at as string, lifecycleVersion: group.lifecycle_version }
-  return escalations.reopen(alertGroupRecordOf(group), await routeSnapshot(db, group.organization_id, group.route_id), actor, stored)
+  if (!group) return { kind: 'missing' }
+  const refused = refusal(lifecycleOf(group), 'unresolve', { maintenance: group.isMaintenance })
+  if (refused !== null) return { kind: 'refused', refusal: refused }
+  const stored = { resolvedAt: group.resolvedAt as string, lifecycleVersion: group.lifecycleVersion }
+  return escalations.reopen(alertGroupRecordOf(group), await routeSnapshot(db, group.organizationId, group.routeId), actor, stored)
 }
 
 /** The escalation has ended (or never existed): the database, if reachable, says which. */
@@ -67,7 +72,8 @@ async function explainClosed(db: Db, alertGroupId: string, action: LifecycleActi
   try {
     const group = await getAlertGroupById(db, alertGroupId)
     if (!group) return 'no such alert group'
-    return `refused: ${refusal(lifecycleOf(group), action, { maintenance: group.is_maintenance }) ?? 'its escalation has ended'}`
+    const refused = refusal(lifecycleOf(group), action, { maintenance: group.isMaintenance })
+    return `refused: ${refused ? refusalText(refused) : 'its escalation has ended'}`
   } catch {
     return 'no running escalation (and the database is unreachable)'
   }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { pythonStr } from './python'
-import { isTruthy, type TemplateEngine, type TemplateJob, type TemplateResult } from './templates'
+import { isTruthy } from '../../workflows/core/truthy'
+import { type TemplateEngine, type TemplateJob, type TemplateResult } from './templates'
 
 // OnCall's per-type defaults (engine/config_integrations/*.py), computed natively; a template the user sets
 // replaces the default and runs in the sandbox.

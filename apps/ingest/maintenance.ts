@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import type { Db } from '../../activities/db/connect'
-import { newPublicId } from '../../activities/db/ids'
-import { insertAlert, insertGroupingAlertGroup } from '../../activities/db/ingestion.repo'
-import { setMaintenance, type IntegrationRow } from '../../activities/db/integrations.repo'
+import type { Db } from '../../db/connect'
+import { newPublicId } from '../../db/ids'
+import { insertAlert, insertGroupingAlertGroup } from '../../db/ingestion.repo'
+import { setMaintenance, type Integration } from '../../db/integrations.repo'
 import type { Actor, AlertGroupRecord } from '../../workflows/core/types'
 import { alertGroupWorkflowId } from '../../workflows/messages'
 import type { Escalations } from '../escalations'
@@ -18,7 +18,7 @@ function humanDuration(seconds: number): string {
 export async function startMaintenance(
   db: Db,
   escalations: Escalations,
-  integration: IntegrationRow,
+  integration: Integration,
   mode: 'maintenance' | 'debug',
   durationSeconds: number,
   actor: Actor,
@@ -33,10 +33,10 @@ export async function startMaintenance(
       const title = `Maintenance of "${integration.name}" for ${humanDuration(durationSeconds)}`
       const record: AlertGroupRecord = {
         id: groupId,
-        organizationId: integration.organization_id,
+        organizationId: integration.organizationId,
         integrationId: integration.id,
-        routeId: integration.default_route_id,
-        teamId: integration.team_id,
+        routeId: integration.defaultRoute.id,
+        teamId: integration.teamId,
         title,
         message: null,
         sourceUrl: null,
@@ -45,11 +45,11 @@ export async function startMaintenance(
         firstAlert: { id: newPublicId('A'), payload: { oncall: { title, message: null, uid: randomUUID(), maintenance: true } } },
         isMaintenance: true,
       }
-      await insertGroupingAlertGroup(trx, { ...record, routeId: integration.default_route_id, distinction: null, isMaintenance: true })
+      await insertGroupingAlertGroup(trx, { ...record, routeId: integration.defaultRoute.id, distinction: null, isMaintenance: true })
       await insertAlert(trx, { ...record.firstAlert, organizationId: record.organizationId, alertGroupId: groupId, createdAt: record.createdAt })
       await escalations.start({ alertGroup: record, createdBy: actor, directPages: [], escalation: null })
     }
-    await setMaintenance(trx, integration.organization_id, integration.id, { mode, startedAt, endAt, groupId })
+    await setMaintenance(trx, integration.organizationId, integration.id, { mode, startedAt, endAt, groupId })
   })
 }
 

@@ -1,8 +1,10 @@
+import type { Logger } from '../logger'
 import { WorkflowNotFoundError } from '@temporalio/common'
 import { sql } from 'kysely'
-import { appendEvent } from '../../activities/db/alert-groups.repo'
-import type { Db } from '../../activities/db/connect'
-import { loadChainSnapshot } from '../../activities/db/escalation-policies.repo'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { appendEvent } from '../../db/alert-groups.repo'
+import { isDatabaseUnavailable, pingDb, type Db } from '../../db/connect'
+import { loadChainSnapshot } from '../../db/escalation-policies.repo'
 import {
   deleteInboxRow,
   deleteInboxRows,
@@ -17,12 +19,15 @@ import {
   recordInboxFailure,
   type InboxRow,
   type OpenGroup,
-} from '../../activities/db/ingestion.repo'
-import { expiredMaintenances, getIntegration, type IntegrationRow } from '../../activities/db/integrations.repo'
-import { routesOfIntegration, type RouteRow } from '../../activities/db/routes.repo'
+} from '../../db/ingestion.repo'
+import { expiredMaintenances, getIntegration, type Integration } from '../../db/integrations.repo'
+import { routesOfIntegration, type Route } from '../../db/routes.repo'
 import type { AlertGroupRecord } from '../../workflows/core/types'
 import { alertGroupWorkflowId, newAlertSignal } from '../../workflows/messages'
 import type { Escalations } from '../escalations'
+import type { TocsinMetrics } from '../metrics'
+import { syncDueHeartbeats } from '../services/heartbeats'
+import { Backoff } from '../health'
 import { evaluateAlerts, type AlertFacts, type StoredTemplates } from './formats'
 import { stopMaintenance } from './maintenance'
 import { sharedTemplateEngine, type TemplateEngine } from './templates'
@@ -32,6 +37,8 @@ import { sharedTemplateEngine, type TemplateEngine } from './templates'
 // in arrival order, keys in parallel. Each alert is one transaction: the inbox row, the alert, a new group and
 // its workflow start commit together; a crash anywhere leaves the row to be processed again, and every step is
 // idempotent (alert and group ids were fixed at acceptance, the workflow counts each alert id once).
+// When PostgreSQL or Temporal is away, the processor pauses (alerts stay in the inbox, their attempts untouched)
+// and probes with backoff; it resumes by itself as soon as the dependency answers again.
 
 export interface ProcessorOptions {
   /** Grouping keys processed at once within an integration. */
@@ -44,6 +51,8 @@ export interface ProcessorOptions {
   /** After a partial batch, wait this long for more alerts: fewer, fuller passes under load. */
   readonly coalesceMs?: number
   readonly templates?: TemplateEngine
+  /** Counts the alerts this processor groups (default: uncounted). */
+  readonly metrics?: Pick<TocsinMetrics, 'alertsGrouped'>
 }
 
 const LEASE_CLASS = 7_466_001
@@ -55,8 +64,35 @@ const CLOSED_GROUP_RETRIES = 3
 // then takes several in one task): what keeps a storm cheap for PostgreSQL and Temporal alike.
 const CHUNK = 100
 
+// While paused for an outage, the dependency is probed at least this often: alerts move soon after it returns.
+const RECOVERY_PROBE_MAX_MS = 1000
+
 class GroupClosedError extends Error {
   override name = 'GroupClosedError'
+}
+
+type Dependency = 'database' | 'temporal'
+const dependencyLabels: Record<Dependency, string> = { database: 'PostgreSQL', temporal: 'Temporal' }
+
+// gRPC UNAVAILABLE and DEADLINE_EXCEEDED: the Temporal frontend cannot be reached (or answer) right now.
+const GRPC_UNAVAILABLE = 14
+const GRPC_DEADLINE_EXCEEDED = 4
+
+/** True when `err` (or a cause) says the Temporal frontend cannot be reached, not that it refused the call. */
+export function isTemporalUnavailable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown }
+    if ((code === GRPC_UNAVAILABLE || code === GRPC_DEADLINE_EXCEEDED) && 'details' in e) return true
+    if (typeof message === 'string' && /\b14 UNAVAILABLE|\b4 DEADLINE_EXCEEDED|No connection established|tcp connect error/.test(message)) return true
+  }
+  return false
+}
+
+/** Which dependency an error says is away, if any. */
+function unavailableDependency(err: unknown): Dependency | undefined {
+  if (isDatabaseUnavailable(err)) return 'database'
+  if (isTemporalUnavailable(err)) return 'temporal'
+  return undefined
 }
 
 function isClosed(err: unknown): boolean {
@@ -70,12 +106,17 @@ async function limited<T>(items: readonly T[], concurrency: number, run: (item: 
   const lanes = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
     while (next < items.length) await run(items[next++] as T)
   })
-  await Promise.all(lanes)
+  // Every lane ends before the pass does (a failed lane must not leave others running behind the next pass).
+  const failed = (await Promise.allSettled(lanes)).find((lane) => lane.status === 'rejected')
+  if (failed) throw failed.reason
 }
 
 export class IngestionProcessor {
   private running: Promise<void> | undefined
   private stopping = false
+  private stopped = new AbortController()
+  /** Set by a pass that met an outage: the loop pauses until that dependency answers again. */
+  private outage: Dependency | undefined
   private wake: (() => void) | undefined
   private kicked = false
   private lastSweep = 0
@@ -85,14 +126,16 @@ export class IngestionProcessor {
   private readonly batchSize: number
   private readonly pollMs: number
   private readonly coalesceMs: number
+  private readonly metrics: Pick<TocsinMetrics, 'alertsGrouped'> | undefined
 
   constructor(
     private readonly db: Db,
     private readonly escalations: Escalations,
-    private readonly log: (message: string, err?: unknown) => void,
+    private readonly logger: Logger,
     options: ProcessorOptions = {},
   ) {
     this.templates = options.templates ?? sharedTemplateEngine()
+    this.metrics = options.metrics
     this.keyConcurrency = options.keyConcurrency ?? 8
     this.integrationConcurrency = options.integrationConcurrency ?? 2
     this.batchSize = options.batchSize ?? 2000
@@ -104,12 +147,14 @@ export class IngestionProcessor {
   start(): void {
     if (this.running && !this.stopping) return
     this.stopping = false
+    this.stopped = new AbortController()
     this.running = this.loop()
   }
 
   /** Finishes the alert in hand; what is left stays in the inbox for the next processor. */
   async stop(): Promise<void> {
     this.stopping = true
+    this.stopped.abort()
     this.wake?.()
     await this.running
   }
@@ -125,13 +170,33 @@ export class IngestionProcessor {
       let done = 0
       try {
         done = await this.drainOnce()
-        if (Date.now() - this.lastSweep > SWEEP_EVERY_MS) await this.sweep()
+        if (!this.outage && Date.now() - this.lastSweep > SWEEP_EVERY_MS) await this.sweep()
       } catch (err) {
-        this.log('ingestion processor pass failed', err)
+        const away = unavailableDependency(err)
+        if (away) this.outage ??= away
+        else this.logger.error({ err }, 'ingestion processor pass failed')
       }
-      if (done === 0 && !this.stopping) await this.idle()
+      if (this.outage) {
+        await this.awaitRecovery(this.outage)
+        this.outage = undefined
+      } else if (done === 0 && !this.stopping) await this.idle()
       else if (done < this.batchSize && !this.stopping) await new Promise((r) => setTimeout(r, this.coalesceMs))
     }
+  }
+
+  /** Probes the dependency that went away, with backoff, until it answers or the processor stops. */
+  private async awaitRecovery(dependency: Dependency): Promise<void> {
+    const label = dependencyLabels[dependency]
+    const started = Date.now()
+    this.logger.warn({ dependency }, `${label} unavailable: ingestion paused, accepted alerts wait in the inbox`)
+    const backoff = new Backoff({ initialMs: 100, maxMs: RECOVERY_PROBE_MAX_MS })
+    while (!this.stopping) {
+      await sleep(backoff.next(), undefined, { signal: this.stopped.signal }).catch(() => undefined)
+      if (this.stopping) return
+      const back = dependency === 'database' ? await pingDb(this.db) : await this.escalations.temporalIsUp()
+      if (back) break
+    }
+    this.logger.info({ dependency, pausedSeconds: Math.round((Date.now() - started) / 100) / 10 }, `${label} reachable again: ingestion resumed`)
   }
 
   private idle(): Promise<void> {
@@ -166,9 +231,11 @@ export class IngestionProcessor {
   private async sweep(): Promise<void> {
     this.lastSweep = Date.now()
     for (const expired of await expiredMaintenances(this.db)) {
-      await stopMaintenance(this.db, this.escalations, expired.organization_id, expired.id, expired.maintenance_group_id)
+      await stopMaintenance(this.db, this.escalations, expired.organizationId, expired.id, expired.maintenanceGroupId)
     }
     await pruneRateCounters(this.db, RATE_HISTORY_SECONDS)
+    // Heartbeats and settings their workflows missed (Temporal was away): a failure here pauses like any outage.
+    await syncDueHeartbeats(this.db, this.escalations)
   }
 
   private withLease(integrationId: string, run: () => Promise<number>): Promise<number> {
@@ -193,7 +260,7 @@ export class IngestionProcessor {
       for (const row of rows) await deleteInboxRow(this.db, row.id)
       return rows.length
     }
-    const routes = await routesOfIntegration(this.db, integration.organization_id, integration.id)
+    const routes = await routesOfIntegration(this.db, integration.organizationId, integration.id)
     const pending = rows.filter((r) => r.state === 'pending')
     const facts = await evaluateAlerts(
       this.templates,
@@ -201,7 +268,7 @@ export class IngestionProcessor {
         type: integration.type,
         name: integration.name,
         templates: integration.templates as StoredTemplates,
-        routes: routes.map((r) => ({ id: r.id, isDefault: r.is_default, routingType: r.routing_type, routingRegex: r.routing_regex })),
+        routes,
       },
       pending.map((r) => r.payload),
     )
@@ -216,7 +283,7 @@ export class IngestionProcessor {
     let done = 0
     const plain = (row: InboxRow | undefined) => {
       const f = row && row.state === 'pending' ? factsOf.get(row.id) : undefined
-      return f !== undefined && !(f.resolve && integration.allow_source_based_resolving) && !f.acknowledge
+      return f !== undefined && !(f.resolve && integration.allowSourceBasedResolving) && !f.acknowledge
     }
     await limited([...lanes.values()], this.keyConcurrency, async (lane) => {
       let i = 0
@@ -229,9 +296,16 @@ export class IngestionProcessor {
           if (chunk.length > 1) await this.processChunk(chunk, factsOf.get(row.id) as AlertFacts, integration, routes)
           else await this.processRow(row, factsOf.get(row.id), integration, routes)
           done += chunk.length
+          this.metrics?.alertsGrouped.inc(chunk.length)
         } catch (err) {
           // The rest of the lane waits: a later alert of this key must not overtake this one.
-          this.log(`ingestion of alert ${row.alert_id} failed; it stays queued`, err)
+          const away = unavailableDependency(err)
+          if (away) {
+            // Not the alert's fault: no attempt is counted, and the whole processor pauses.
+            this.outage ??= away
+            return
+          }
+          this.logger.warn({ err, alertId: row.alert_id }, 'ingestion of an alert failed; it stays queued')
           await recordInboxFailure(this.db, row.id, err instanceof Error ? err.message : String(err)).catch(() => undefined)
           return
         }
@@ -241,14 +315,14 @@ export class IngestionProcessor {
     return done
   }
 
-  async processRow(row: InboxRow, facts: AlertFacts | undefined, integration: IntegrationRow, routes: RouteRow[]): Promise<void> {
+  async processRow(row: InboxRow, facts: AlertFacts | undefined, integration: Integration, routes: Route[]): Promise<void> {
     if (row.state === 'action' || !facts) return this.applyAction(row)
     const action = await this.db.transaction().execute((trx) => this.group(trx, row, facts, integration, routes))
     if (action) await this.applyAction({ ...row, ...action })
   }
 
   /** Several alerts of one key without signals: one transaction, one group lookup, signals sent together. */
-  async processChunk(chunk: InboxRow[], facts: AlertFacts, integration: IntegrationRow, routes: RouteRow[]): Promise<void> {
+  async processChunk(chunk: InboxRow[], facts: AlertFacts, integration: Integration, routes: Route[]): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       const locked = await trx
         .selectFrom('ingest_inbox')
@@ -260,12 +334,12 @@ export class IngestionProcessor {
       const ids = new Set(locked.map((r) => r.id))
       const rows = chunk.filter((r) => ids.has(r.id))
       if (rows.length === 0) return
-      const org = integration.organization_id
+      const org = integration.organizationId
       const mode = maintenanceMode(integration)
       let group: OpenGroup | undefined
       let joiners = rows
-      if (mode === 'maintenance' && integration.maintenance_group_id) {
-        group = { id: integration.maintenance_group_id, workflow_id: alertGroupWorkflowId(integration.maintenance_group_id) }
+      if (mode === 'maintenance' && integration.maintenance.groupId) {
+        group = { id: integration.maintenance.groupId, workflowId: alertGroupWorkflowId(integration.maintenance.groupId) }
       } else {
         group = await findOpenGroup(trx, org, integration.id, facts.routeId, facts.distinction)
         if (!group) {
@@ -275,7 +349,7 @@ export class IngestionProcessor {
             await this.signal(winner, first, first.attempts >= CLOSED_GROUP_RETRIES)
             return winner.id
           })
-          group = { id, workflow_id: alertGroupWorkflowId(id) }
+          group = { id, workflowId: alertGroupWorkflowId(id) }
           joiners = rows.slice(1)
         }
       }
@@ -295,18 +369,19 @@ export class IngestionProcessor {
     trx: Db,
     row: InboxRow,
     facts: AlertFacts,
-    integration: IntegrationRow,
-    routes: RouteRow[],
+    integration: Integration,
+    routes: Route[],
   ): Promise<{ alert_group_id: string; pending_action: 'resolve' | 'acknowledge' } | undefined> {
     const locked = await trx.selectFrom('ingest_inbox').select('state').where('id', '=', row.id).forUpdate().executeTakeFirst()
     if (!locked || locked.state !== 'pending') return undefined
-    const org = integration.organization_id
+    const org = integration.organizationId
     const alert = { id: row.alert_id, organizationId: org, payload: row.payload, createdAt: row.received_at }
     const mode = maintenanceMode(integration)
+    const maintenanceGroupId = integration.maintenance.groupId
 
-    if (mode === 'maintenance' && integration.maintenance_group_id) {
-      await insertAlert(trx, { ...alert, alertGroupId: integration.maintenance_group_id })
-      await this.signal({ id: integration.maintenance_group_id, workflow_id: alertGroupWorkflowId(integration.maintenance_group_id) }, row, true)
+    if (mode === 'maintenance' && maintenanceGroupId) {
+      await insertAlert(trx, { ...alert, alertGroupId: maintenanceGroupId })
+      await this.signal({ id: maintenanceGroupId, workflowId: alertGroupWorkflowId(maintenanceGroupId) }, row, true)
       await deleteInboxRow(trx, row.id)
       return undefined
     }
@@ -322,7 +397,7 @@ export class IngestionProcessor {
       groupId = await join(open)
     } else {
       const resolved =
-        facts.resolve && integration.allow_source_based_resolving
+        facts.resolve && integration.allowSourceBasedResolving
           ? await findLatestResolvedGroup(trx, org, integration.id, facts.distinction)
           : undefined
       if (resolved) {
@@ -333,7 +408,7 @@ export class IngestionProcessor {
       }
       groupId = await this.create(trx, row, facts, integration, routes, mode, join)
     }
-    const pendingAction = facts.resolve && integration.allow_source_based_resolving ? 'resolve' : facts.acknowledge ? 'acknowledge' : null
+    const pendingAction = facts.resolve && integration.allowSourceBasedResolving ? 'resolve' : facts.acknowledge ? 'acknowledge' : null
     if (!pendingAction) {
       await deleteInboxRow(trx, row.id)
       return undefined
@@ -350,19 +425,19 @@ export class IngestionProcessor {
     trx: Db,
     row: InboxRow,
     facts: AlertFacts,
-    integration: IntegrationRow,
-    routes: RouteRow[],
+    integration: Integration,
+    routes: Route[],
     mode: 'debug' | 'maintenance' | null,
     join: (group: OpenGroup) => Promise<string>,
   ): Promise<string> {
-    const org = integration.organization_id
+    const org = integration.organizationId
     const id = row.candidate_group_id
     const record: AlertGroupRecord = {
       id,
       organizationId: org,
       integrationId: integration.id,
       routeId: facts.routeId,
-      teamId: integration.team_id,
+      teamId: integration.teamId,
       title: facts.title,
       message: null,
       sourceUrl: facts.sourceLink,
@@ -382,7 +457,7 @@ export class IngestionProcessor {
     }
     await insertAlert(trx, { id: row.alert_id, organizationId: org, alertGroupId: id, payload: row.payload, createdAt: row.received_at })
     const route = routes.find((r) => r.id === facts.routeId)
-    const chainId = route?.escalation_chain_id ?? null
+    const chainId = route?.escalationChainId ?? null
     const escalation = mode === null && chainId !== null ? await loadChainSnapshot(trx, org, chainId) : null
     if (escalation === null) {
       const reason =
@@ -407,7 +482,7 @@ export class IngestionProcessor {
   private async signal(group: OpenGroup, row: InboxRow, tolerateClosed: boolean): Promise<void> {
     const receivedAt = new Date(toIso(row.received_at)).toISOString()
     try {
-      await this.escalations.client.workflow.getHandle(group.workflow_id).signal(newAlertSignal, { alertId: row.alert_id, receivedAt })
+      await this.escalations.client.workflow.getHandle(group.workflowId).signal(newAlertSignal, { alertId: row.alert_id, receivedAt })
     } catch (err) {
       if (!isClosed(err)) throw err
       // Resolved between our read and the signal: retry, and the database will then say resolved (new group).
@@ -426,17 +501,18 @@ export class IngestionProcessor {
   }
 }
 
-function maintenanceMode(integration: IntegrationRow): 'debug' | 'maintenance' | null {
-  if (!integration.maintenance_mode) return null
-  if (integration.maintenance_end_at && Date.parse(toIso(integration.maintenance_end_at)) <= Date.now()) return null
-  return integration.maintenance_mode
+function maintenanceMode(integration: Integration): 'debug' | 'maintenance' | null {
+  const { mode, endAt } = integration.maintenance
+  if (!mode) return null
+  if (endAt && Date.parse(toIso(endAt)) <= Date.now()) return null
+  return mode
 }
 
 function toIso(pgText: string): string {
   return pgText.replace(' ', 'T').replace(/\+00(:00)?$/, 'Z')
 }
 
-async function loadIntegration(db: Db, integrationId: string): Promise<IntegrationRow | undefined> {
+async function loadIntegration(db: Db, integrationId: string): Promise<Integration | undefined> {
   const owner = await db.selectFrom('integrations').select('organization_id').where('id', '=', integrationId).executeTakeFirst()
   if (!owner) return undefined
   return getIntegration(db, owner.organization_id, integrationId)

@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
-import type { Db } from '../../activities/db/connect'
-import type { IngestLimits, RateLimit } from '../../activities/db/ingestion.repo'
+import type { Db } from '../../db/connect'
+import type { IngestLimits, RateLimit } from '../../db/ingestion.repo'
 
 // Fixed-window rate limits shared by every API process through ingest_rate_counters, without a hot row in the
 // acceptance path: each process counts locally and adds its count to the shared row at most every SYNC_MS, and

@@ -1,7 +1,13 @@
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express'
-import { defaultIngestLimits, enqueueAlert, type IngestLimits } from '../../activities/db/ingestion.repo'
-import { getIntegrationByToken, recordHeartbeat } from '../../activities/db/integrations.repo'
-import type { Db } from '../../activities/db/connect'
+import { defaultIngestLimits, enqueueAlert, type IngestLimits } from '../../db/ingestion.repo'
+import { recordHeartbeat } from '../../db/heartbeats.repo'
+import { getIntegrationByToken } from '../../db/integrations.repo'
+import { isDatabaseUnavailable, type Db } from '../../db/connect'
+import { logThrottle } from '../health'
+import type { Escalations } from '../escalations'
+import { redactUrl, type Logger } from '../logger'
+import type { TocsinMetrics } from '../metrics'
+import { syncHeartbeatWorkflow } from '../services/heartbeats'
 import { enrichPayload, LINKLESS_TYPES } from './formats'
 import { IngestRateLimiter } from './rate-limit'
 
@@ -12,11 +18,19 @@ export interface IngestionHttpOptions {
   readonly limits?: IngestLimits
   /** Told about every accepted alert (the in-process processor wakes up). */
   readonly onAccepted?: () => void
+  /** Where refusals for want of storage are logged. */
+  readonly logger?: Logger
+  /** Heartbeats reset the integration's heartbeat workflow through it (without it, a sweep tells the workflow). */
+  readonly escalations?: Escalations
+  /** Counts accepted alerts and rate-limit refusals. */
+  readonly metrics?: Pick<TocsinMetrics, 'alertsReceived' | 'rateLimitRefusals'>
 }
 
 // Real Alertmanager batches stay far below this; bigger bodies are refused before parsing.
 export const INGEST_BODY_LIMIT = '2mb'
 const MAX_DEPTH = 64
+
+const UNAVAILABLE_RETRY_AFTER_SECONDS = '5'
 
 const notFoundText = 'Integration key was not found. Permission denied.'
 
@@ -86,10 +100,17 @@ export function ingestionRouter(db: Db, options: IngestionHttpOptions = {}): Rou
     return integration
   }
 
+  const heartbeatLog = logThrottle()
   const heartbeat = async (req: Request, res: Response) => {
     const integration = await lookup(req, res)
     if (!integration) return
-    await recordHeartbeat(db, integration.organization_id, integration.id)
+    const recorded = await recordHeartbeat(db, integration.organizationId, integration.id)
+    // Recorded is accepted: if Temporal cannot be told now, the sync flag stays up and the sweep tells it.
+    if (recorded?.timeoutSeconds != null && options.escalations) {
+      await syncHeartbeatWorkflow(db, options.escalations, recorded).catch((err: unknown) =>
+        heartbeatLog((heldBack) => options.logger?.warn({ err, integrationId: integration.id, alsoDeferred: heldBack }, 'heartbeat recorded; its workflow will be told later')),
+      )
+    }
     res.status(200).json('Ok.')
   }
   router.get('/integrations/v1/:type/:token/heartbeat', heartbeat)
@@ -114,8 +135,9 @@ export function ingestionRouter(db: Db, options: IngestionHttpOptions = {}): Rou
     if (['alertmanager', 'grafana_alerting'].includes(integration.type) && (parsed.payload === null || typeof parsed.payload !== 'object' || Array.isArray(parsed.payload))) {
       return plain(res, 400, 'Payload must be a JSON object')
     }
-    const decision = await limiter.check(integration.id, integration.organization_id)
+    const decision = await limiter.check(integration.id, integration.organizationId)
     if (!decision.allowed) {
+      options.metrics?.rateLimitRefusals.inc({ scope: decision.scope })
       res.set('Retry-After', String(decision.retryAfterSeconds))
       return plain(
         res,
@@ -130,16 +152,26 @@ export function ingestionRouter(db: Db, options: IngestionHttpOptions = {}): Rou
       decision.release()
       throw err
     }
+    options.metrics?.alertsReceived.inc({ integration_type: integration.type })
     options.onAccepted?.()
     res.status(200).json('Ok.')
   })
 
-  // Body-parser refusals (too large, bad encoding) in the endpoint's plain-text style.
+  // Body-parser refusals (too large, bad encoding) in the endpoint's plain-text style. Anything else means the
+  // alert could not be stored: 503, so that the sender retries (never a 200 for an alert not in the inbox).
+  const unavailableLog = logThrottle()
   const errors: ErrorRequestHandler = (err: { type?: string; status?: number; message?: string }, req, res, next) => {
     if (!req.path.startsWith('/integrations/v1/') || res.headersSent) return next(err)
     if (err.type === 'entity.too.large') return plain(res, 413, `Request body is too large (limit ${INGEST_BODY_LIMIT}).`)
     if (err.status && err.status >= 400 && err.status < 500) return plain(res, err.status, err.message ?? 'Bad request.')
-    return next(err)
+    if (isDatabaseUnavailable(err)) {
+      unavailableLog((heldBack) => options.logger?.warn({ err: { message: err.message }, alsoRefused: heldBack }, 'alerts refused: database unavailable'))
+    } else {
+      // The path holds the integration token: logged redacted.
+      options.logger?.error({ err, path: redactUrl(req.path) }, 'alert refused: storing it failed')
+    }
+    res.set('Retry-After', UNAVAILABLE_RETRY_AFTER_SECONDS)
+    return plain(res, 503, 'The alert could not be stored, so it was not accepted. Retry shortly.')
   }
   router.use(errors)
   return router

@@ -121,6 +121,7 @@ process.on('message', ({ id, jobs, maxOutput }) => {
   for (let i = 0; i < jobs.length; i++) process.send({ id, index: i, result: run(jobs[i], maxOutput) })
 })
 process.on('disconnect', () => process.exit(0))
+process.send({ ready: true })
 `
 
 interface Batch {
@@ -133,11 +134,11 @@ interface Batch {
   resolve: (results: TemplateResult[]) => void
 }
 
-interface WorkerMessage {
-  readonly id: number
-  readonly index: number
-  readonly result: TemplateResult
-}
+type WorkerMessage = { readonly ready: true } | { readonly id: number; readonly index: number; readonly result: TemplateResult }
+
+// A new sandbox loads Node and nunjucks before it can run anything; under CPU load that alone can exceed a job's
+// limit, so a job's time counts from the sandbox saying it is ready (a sandbox that never gets ready fails too).
+const SANDBOX_START_TIMEOUT_MS = 15_000
 
 /** One sandboxed worker; batches run one at a time, each job within its time limit. */
 export class TemplateEngine {
@@ -146,6 +147,8 @@ export class TemplateEngine {
   private batchSeq = 0
   private current: Batch | undefined
   private closed = false
+  /** The current sandbox has loaded and answers: jobs get their own limit from then on. */
+  private workerReady = false
   /** Worker restarts caused by time limits or crashes (observable in tests). */
   restarts = 0
 
@@ -213,17 +216,27 @@ export class TemplateEngine {
       }
     })
     if (jobs.length === 0) return this.finish(batch)
-    this.worker ??= this.spawn()
+    if (!this.worker) {
+      this.worker = this.spawn()
+      this.workerReady = false
+    }
     this.worker.send({ id: batch.id, jobs, maxOutput: this.limits.maxOutputChars })
     this.arm(batch)
   }
 
   private arm(batch: Batch): void {
     clearTimeout(batch.timer)
-    batch.timer = setTimeout(() => this.fail(batch, `Template rendering exceeded ${this.limits.jobTimeoutMs} ms`, true), this.limits.jobTimeoutMs)
+    const limitMs = this.workerReady ? this.limits.jobTimeoutMs : SANDBOX_START_TIMEOUT_MS + this.limits.jobTimeoutMs
+    batch.timer = setTimeout(() => this.fail(batch, `Template rendering exceeded ${this.limits.jobTimeoutMs} ms`, true), limitMs)
   }
 
   private onResult(worker: ChildProcess, msg: WorkerMessage): void {
+    if ('ready' in msg) {
+      if (worker !== this.worker) return
+      this.workerReady = true
+      if (this.current) this.arm(this.current)
+      return
+    }
     const batch = this.current
     if (worker !== this.worker || !batch || msg.id !== batch.id) return
     batch.results[batch.mapping[msg.index] as number] = msg.result
@@ -265,11 +278,6 @@ function jobKey(job: TemplateJob): string {
   return job.kind === 'regex' ? `regex:${job.pattern}` : `jinja:${job.source}`
 }
 
-/** OnCall's truthiness of a rendered signal or route template. */
-export function isTruthy(rendered: string): boolean {
-  const value = rendered.trim().toLowerCase()
-  return value === '1' || value === 'true' || value === 'ok'
-}
 
 let shared: TemplateEngine | undefined
 
@@ -277,4 +285,11 @@ let shared: TemplateEngine | undefined
 export function sharedTemplateEngine(): TemplateEngine {
   shared ??= new TemplateEngine()
   return shared
+}
+
+/** Stops the process's engine (its sandbox child) on shutdown; a later use starts a new one. */
+export async function closeSharedTemplateEngine(): Promise<void> {
+  const engine = shared
+  shared = undefined
+  await engine?.close()
 }

@@ -1,9 +1,13 @@
 import { ApplicationFailure } from '@temporalio/common'
 import { type NativeConnection, Worker } from '@temporalio/worker'
 import { createActivities } from '../../activities'
-import type { Db } from '../../activities/db/connect'
+import type { Db } from '../../db/connect'
 import type { Notifier } from '../../activities/notifications'
+import type { OutboundFetch } from '../../activities/outbound'
+import type { ActivityMetrics } from '../../activities/metrics'
 import type { TemplateEngine } from '../ingest/templates'
+import type { WorkerTracing } from '../tracing'
+import { activityLogInterceptor } from './telemetry'
 
 export interface WorkerDeps {
   readonly connection: NativeConnection
@@ -15,6 +19,12 @@ export interface WorkerDeps {
   /** Renders users' Jinja templates (webhooks) in the sandbox, with its time and size limits. */
   readonly templates: TemplateEngine
   readonly chatWebhookUrl?: string | null
+  /** The guarded fetch for user-supplied URLs, with the operator's allow list (default: public addresses only). */
+  readonly outbound?: OutboundFetch
+  /** Where the activities count pages, webhook calls, lifecycle events and step lateness (default: nowhere). */
+  readonly metrics?: ActivityMetrics
+  /** Traces workflows and activities (default: off). */
+  readonly tracing?: WorkerTracing
 }
 
 /** The escalation worker: Tocsin's workflows plus the activities bound to their dependencies. */
@@ -35,7 +45,15 @@ export async function createEscalationWorker(deps: WorkerDeps): Promise<Worker> 
       notifier: deps.notifier,
       renderTemplate,
       chatWebhookUrl: deps.chatWebhookUrl ?? null,
+      ...(deps.outbound ? { outbound: deps.outbound } : {}),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
     }),
+    // Every activity log line names its alert group and step; with tracing, its span joins the workflow's trace.
+    interceptors: {
+      activity: [activityLogInterceptor, ...(deps.tracing?.activityInterceptors ?? [])],
+      workflowModules: deps.tracing?.workflowModules ?? [],
+    },
+    ...(deps.tracing ? { sinks: deps.tracing.sinks } : {}),
     shutdownGraceTime: deps.shutdownGraceMs,
   })
 }

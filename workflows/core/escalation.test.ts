@@ -46,7 +46,7 @@ function runToEnd(state: EscalationState, alerts: string[] = [], lateBySeconds =
   throw new Error('did not end')
 }
 
-test('consecutive non-wait steps fire together; the end is logged (case 3)', () => {
+test('consecutive non-wait steps fire together; the end is logged', () => {
   const d = decide(startEscalation(chain(notify('A'), notify('B')), t0), t0, [], 'k')
   expect(notified(d.commands)).toEqual(['A', 'B'])
   expect(events(d.commands)).toEqual(['escalation_finished'])
@@ -54,7 +54,7 @@ test('consecutive non-wait steps fire together; the end is logged (case 3)', () 
   expect(d.state.finished).toBe(true)
 })
 
-test('a wait is a timer; deadlines chain from the start, so lateness does not accumulate (case 1)', () => {
+test('a wait is a timer; deadlines chain from the start, so lateness does not accumulate', () => {
   let state = startEscalation(chain(wait(60), notify('A'), wait(60), notify('B')), t0)
   let d = decide(state, t0, [], 'k')
   expect(d.wakeAt).toBe(plus(60).toISOString())
@@ -75,20 +75,20 @@ test('waking early does nothing and asks for the same instant again', () => {
   expect(d2.wakeAt).toBe(plus(60).toISOString())
 })
 
-test('an unconfigured wait is logged and waits 5 minutes (case 2)', () => {
+test('an unconfigured wait is logged and waits 5 minutes', () => {
   const d = decide(startEscalation(chain(step('wait'), notify('A')), t0), t0, [], 'k')
   expect(events(d.commands)).toEqual(['step_skipped'])
   expect(d.wakeAt).toBe(plus(300).toISOString())
 })
 
-test('empty chain finishes at once; no chain at all finishes silently (cases 4, 5)', () => {
+test('empty chain finishes at once; no chain at all finishes silently', () => {
   expect(events(decide(startEscalation(chain(), t0), t0, [], 'k').commands)).toEqual(['escalation_finished'])
   const none = decide(startEscalation(null, t0), t0, [], 'k')
   expect(none.commands).toEqual([])
   expect(none.state.finished).toBe(true)
 })
 
-test('repeat sends the chain back at most 5 times (cases 8, 9)', () => {
+test('repeat sends the chain back at most 5 times', () => {
   const a = runToEnd(startEscalation(chain(notify('A'), step('repeat_escalation')), t0))
   expect(notified(a.commands)).toEqual(Array(6).fill('A'))
   expect(events(a.commands).filter((e) => e === 'escalation_repeated')).toHaveLength(5)
@@ -114,7 +114,7 @@ test('every effect gets its own key, stable for the same state', () => {
   expect(decide(state, t0, [], 'wf:run').commands.map((c) => c.stepKey)).toEqual(keys)
 })
 
-test('resolve ends the escalation and later steps never run (case 17)', () => {
+test('resolve ends the escalation and later steps never run', () => {
   const d = decide(startEscalation(chain(step('resolve'), notify('A')), t0), t0, [], 'k')
   expect(d.commands.map((c) => c.kind)).toEqual(['resolve', 'log'])
   expect(notified(d.commands)).toEqual([])
@@ -125,7 +125,7 @@ describe('notify_if_num_alerts_in_window', () => {
   const threshold = () => step('notify_if_num_alerts_in_window', { numAlertsInWindow: 3, numMinutesInWindow: 1 })
   const at = (s: number) => plus(s).toISOString()
 
-  test('pauses below the threshold, stays paused at it, continues above it (cases 14, 15)', () => {
+  test('pauses below the threshold, stays paused at it, continues above it', () => {
     const alerts = [at(0), at(10)]
     let d = decide(startEscalation(chain(threshold(), notify('A')), t0), t0, alerts, 'k')
     expect(d.state.paused).toBe(true)
@@ -141,7 +141,7 @@ describe('notify_if_num_alerts_in_window', () => {
     expect(d.state.paused).toBe(false)
   })
 
-  test('the window is anchored on the newest alert, not on now (case 16)', () => {
+  test('the window is anchored on the newest alert, not on now', () => {
     const s = step('notify_if_num_alerts_in_window', { numAlertsInWindow: 1, numMinutesInWindow: 5 })
     const alerts = [at(0), at(60)]
     const d1 = decide(startEscalation(chain(wait(1800), s, notify('A')), t0), t0, alerts, 'k')
@@ -156,7 +156,7 @@ describe('notify_if_num_alerts_in_window', () => {
     expect(alertsInWindow([], 1)).toBe(0)
   })
 
-  test('a restart resumes a paused escalation instead of starting over (case 20)', () => {
+  test('a restart resumes a paused escalation instead of starting over', () => {
     const d = decide(startEscalation(chain(notify('B'), threshold(), notify('A')), t0), t0, [at(0)], 'k')
     expect(notified(d.commands)).toEqual(['B'])
     const resumed = restartEscalation(d.state, chain(notify('Z')), plus(100))
@@ -166,7 +166,7 @@ describe('notify_if_num_alerts_in_window', () => {
   })
 })
 
-test('notify_if_time_from_to waits for the window, then the next step runs (case 11)', () => {
+test('notify_if_time_from_to waits for the window, then the next step runs', () => {
   const window = step('notify_if_time_from_to', { timeFrom: '09:00:00Z', timeTo: '17:00:00Z' })
   const d = decide(startEscalation(chain(window, notify('A')), t0), t0, [], 'k')
   expect(events(d.commands)).toEqual(['escalation_waiting'])
@@ -175,7 +175,7 @@ test('notify_if_time_from_to waits for the window, then the next step runs (case
   expect(notified(later.commands)).toEqual(['A'])
 })
 
-test('a restart takes the fresh snapshot and starts from step 1 with counters reset (cases 10, 19, 25)', () => {
+test('a restart takes the fresh snapshot and starts from step 1 with counters reset', () => {
   const r = decide(startEscalation(chain(notify('A'), wait(600), notify('B')), t0), t0, [], 'k')
   const restarted = restartEscalation(r.state, chain(notify('A'), wait(600), notify('C')), plus(300))
   expect(restarted).toMatchObject({ nextIndex: 0, repeats: {}, paused: false, dueAt: plus(300).toISOString() })
@@ -194,4 +194,11 @@ test('steps with nothing configured are skipped with a reason and the escalation
   )
   expect(events(d.commands)).toEqual(['step_skipped', 'step_skipped', 'step_skipped', 'escalation_finished'])
   expect(notified(d.commands)).toEqual(['A'])
+})
+
+test('every command carries the instant its own step was due, also when a late wake-up runs several steps at once', () => {
+  const late = plus(900)
+  const d = decide(startEscalation(chain(notify('A'), wait(60), notify('B'), wait(600), notify('C')), t0), late, [], 'k')
+  expect(d.commands.filter((c) => c.kind === 'notify').map((c) => c.dueAt)).toEqual([t0, plus(60), plus(660)].map((t) => t.toISOString()))
+  expect(d.commands.find((c) => c.kind === 'log' && c.event === 'escalation_finished')?.dueAt).toBe(plus(660).toISOString())
 })

@@ -1,12 +1,10 @@
 import { windowOpensAt } from './time-window'
+import { DEFAULT_WAIT_SECONDS, MAX_REPEATS_PER_STEP, unreachable } from './steps'
 import type { ChainSnapshot, StepSnapshot } from './types'
 
 // The escalation program: from (snapshot, state, now, alert times) decide which steps fire now, what they
 // do, and when to wake up. Pure and deterministic; the workflow only carries the decision out.
 
-/** OnCall's limits and defaults (oncall-engine.md section 0). */
-export const MAX_REPEATS_PER_STEP = 5
-export const DEFAULT_WAIT_SECONDS = 300
 
 /** Where a running escalation is. Carried across continue-as-new, so plain data only. */
 export interface EscalationState {
@@ -32,8 +30,13 @@ export type UserSource =
   | { readonly kind: 'team'; readonly teamId: string }
   | { readonly kind: 'user_group'; readonly userGroupId: string }
 
-/** What a step asks the workflow to do; `stepKey` makes every effect idempotent per (escalation, step). */
-export type Command =
+/**
+ * What a step asks the workflow to do; `stepKey` makes every effect idempotent per (escalation, step), `dueAt` is
+ * the instant the step was due (what the lateness of its effect is measured against).
+ */
+export type Command = StepCommand & { readonly dueAt: string }
+
+type StepCommand =
   | { readonly kind: 'notify'; readonly stepKey: string; readonly step: StepRef; readonly source: UserSource; readonly important: boolean }
   | { readonly kind: 'webhook'; readonly stepKey: string; readonly step: StepRef; readonly webhookId: string }
   | { readonly kind: 'notify_channel'; readonly stepKey: string; readonly step: StepRef }
@@ -101,12 +104,13 @@ export function decide(state: EscalationState, now: Date, alertTimes: AlertTimes
   const steps = state.snapshot?.steps ?? []
   let { nextIndex, executed } = state
   let due = Date.parse(state.dueAt)
+  const emit = (command: StepCommand) => commands.push({ ...command, dueAt: new Date(due).toISOString() })
   const repeats: Record<number, number> = { ...state.repeats }
   let paused = false
   const nowMs = now.getTime()
 
   const finish = (): Decision => {
-    commands.push({ kind: 'log', stepKey: `${keyPrefix}:finished`, step: null, event: 'escalation_finished', detail: {} })
+    emit({ kind: 'log', stepKey: `${keyPrefix}:finished`, step: null, event: 'escalation_finished', detail: {} })
     return { state: { ...state, nextIndex, dueAt: new Date(due).toISOString(), repeats, paused: false, finished: true, executed }, commands, wakeAt: null }
   }
   if (state.finished) return { state, commands, wakeAt: null }
@@ -121,7 +125,7 @@ export function decide(state: EscalationState, now: Date, alertTimes: AlertTimes
     const ref: StepRef = { index: nextIndex, policyId: step.policyId, type: step.type }
     const stepKey = `${keyPrefix}:${executed}`
     const log = (event: TimelineKind, detail: Record<string, unknown> = {}) =>
-      commands.push({ kind: 'log', stepKey, step: ref, event, detail })
+      emit({ kind: 'log', stepKey, step: ref, event, detail })
     const skip = (reason: string) => log('step_skipped', { reason })
     executed += 1
     nextIndex += 1
@@ -136,13 +140,13 @@ export function decide(state: EscalationState, now: Date, alertTimes: AlertTimes
       }
       case 'notify_persons':
         if (step.userIds.length === 0) skip('no users to notify')
-        else commands.push({ kind: 'notify', stepKey, step: ref, source: { kind: 'users', userIds: step.userIds }, important: step.important })
+        else emit({ kind: 'notify', stepKey, step: ref, source: { kind: 'users', userIds: step.userIds }, important: step.important })
         break
       case 'notify_person_next_each_time':
         if (step.userIds.length === 0) skip('the round-robin queue has no users')
         else {
           const source: UserSource = { kind: 'round_robin', policyId: step.policyId, userIds: step.userIds }
-          commands.push({ kind: 'notify', stepKey, step: ref, source, important: step.important })
+          emit({ kind: 'notify', stepKey, step: ref, source, important: step.important })
         }
         break
       case 'notify_on_call_from_schedule':
@@ -150,32 +154,32 @@ export function decide(state: EscalationState, now: Date, alertTimes: AlertTimes
         if (step.scheduleId === null) skip('no schedule is configured')
         else {
           const kind = step.type === 'notify_on_call_from_schedule' ? 'schedule' : 'next_shift'
-          commands.push({ kind: 'notify', stepKey, step: ref, source: { kind, scheduleId: step.scheduleId }, important: step.important })
+          emit({ kind: 'notify', stepKey, step: ref, source: { kind, scheduleId: step.scheduleId }, important: step.important })
         }
         break
       case 'notify_team_members':
         if (step.teamId === null) skip('no team is configured')
-        else commands.push({ kind: 'notify', stepKey, step: ref, source: { kind: 'team', teamId: step.teamId }, important: step.important })
+        else emit({ kind: 'notify', stepKey, step: ref, source: { kind: 'team', teamId: step.teamId }, important: step.important })
         break
       case 'notify_user_group':
         if (step.userGroupId === null) skip('no user group is configured')
         else {
           const source: UserSource = { kind: 'user_group', userGroupId: step.userGroupId }
-          commands.push({ kind: 'notify', stepKey, step: ref, source, important: step.important })
+          emit({ kind: 'notify', stepKey, step: ref, source, important: step.important })
         }
         break
       case 'trigger_webhook':
         if (step.webhookId === null) skip('no webhook is configured')
-        else commands.push({ kind: 'webhook', stepKey, step: ref, webhookId: step.webhookId })
+        else emit({ kind: 'webhook', stepKey, step: ref, webhookId: step.webhookId })
         break
       case 'notify_whole_channel':
-        commands.push({ kind: 'notify_channel', stepKey, step: ref })
+        emit({ kind: 'notify_channel', stepKey, step: ref })
         break
       case 'declare_incident':
-        commands.push({ kind: 'declare_incident', stepKey, step: ref, severity: step.severity ?? 'pending' })
+        emit({ kind: 'declare_incident', stepKey, step: ref, severity: step.severity ?? 'pending' })
         break
       case 'resolve':
-        commands.push({ kind: 'resolve', stepKey, step: ref })
+        emit({ kind: 'resolve', stepKey, step: ref })
         return finish()
       case 'notify_if_time_from_to': {
         if (step.timeFrom === null || step.timeTo === null) {
@@ -220,6 +224,8 @@ export function decide(state: EscalationState, now: Date, alertTimes: AlertTimes
         }
         break
       }
+      default:
+        return unreachable(step.type)
     }
   }
 }

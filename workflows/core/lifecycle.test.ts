@@ -1,4 +1,4 @@
-import { applyAction, initialLifecycle, publicState, refusal, type LifecycleAction, type LifecycleState } from './lifecycle'
+import { applyAction, initialLifecycle, publicState, refusal, type LifecycleAction, type LifecycleState, type RefusalCode } from './lifecycle'
 import type { Actor } from './types'
 
 const alice: Actor = { kind: 'user', userId: 'UALICE0000001', username: 'alice' }
@@ -10,37 +10,30 @@ const resolved = applyAction(firing, { action: 'resolve', actor: alice, at })
 const ackedThenResolved = applyAction(acked, { action: 'resolve', actor: alice, at })
 const silenced = applyAction(firing, { action: 'silence', actor: alice, at, delaySeconds: 600 })
 
-describe('refusal follows OnCall texts and order', () => {
-  const cases: Array<[string, LifecycleState, LifecycleAction, string | null]> = [
+describe("refusal checks in OnCall's order and answers a code", () => {
+  const cases: Array<[string, LifecycleState, LifecycleAction, RefusalCode | null]> = [
     ['ack firing', firing, 'acknowledge', null],
-    ['ack acked', acked, 'acknowledge', "Can't acknowledge an acknowledged alert group"],
-    ['ack resolved', resolved, 'acknowledge', "Can't acknowledge a resolved alert group"],
+    ['ack acked', acked, 'acknowledge', 'acknowledged'],
+    ['ack resolved', resolved, 'acknowledge', 'resolved'],
     // acked is checked before resolved, as OnCall does
-    ['ack acked+resolved', ackedThenResolved, 'acknowledge', "Can't acknowledge an acknowledged alert group"],
-    ['unack firing', firing, 'unacknowledge', "Can't unacknowledge an unacknowledged alert group"],
-    ['unack acked+resolved', ackedThenResolved, 'unacknowledge', "Can't unacknowledge a resolved alert group"],
+    ['ack acked+resolved', ackedThenResolved, 'acknowledge', 'acknowledged'],
+    ['unack firing', firing, 'unacknowledge', 'not_acknowledged'],
+    ['unack acked+resolved', ackedThenResolved, 'unacknowledge', 'resolved'],
     ['unack acked', acked, 'unacknowledge', null],
-    ['resolve firing', firing, 'resolve', null],
-    ['resolve acked', acked, 'resolve', null],
-    ['resolve resolved', resolved, 'resolve', "Can't resolve a resolved alert group"],
-    ['unresolve firing', firing, 'unresolve', "Can't unresolve an unresolved alert group"],
-    ['unresolve resolved', resolved, 'unresolve', null],
-    ['silence resolved', resolved, 'silence', "Can't silence a resolved alert group"],
-    ['silence acked', acked, 'silence', "Can't silence an acknowledged alert group"],
-    ['silence firing', firing, 'silence', null],
-    ['unsilence firing', firing, 'unsilence', "Can't unsilence an unsilenced alert group"],
+    ['resolve resolved', resolved, 'resolve', 'resolved'],
+    ['unresolve firing', firing, 'unresolve', 'not_resolved'],
+    ['silence acked', acked, 'silence', 'acknowledged'],
+    ['unsilence firing', firing, 'unsilence', 'not_silenced'],
     ['unsilence silenced', silenced, 'unsilence', null],
   ]
   test.each(cases)('%s', (_name, state, action, expected) => {
-    expect(refusal(state, action)).toBe(expected)
+    expect(refusal(state, action)?.code ?? null).toBe(expected)
+    if (expected !== null) expect(refusal(state, action)?.action).toBe(action)
   })
 
-  test('a maintenance group can be resolved but not acknowledged, un-acknowledged or unresolved', () => {
-    const maintenance = { maintenance: true }
-    expect(refusal(firing, 'acknowledge', maintenance)).toBe("Can't acknowledge a maintenance alert group")
-    expect(refusal(acked, 'unacknowledge', maintenance)).toBe("Can't unacknowledge a maintenance alert group")
-    expect(refusal(resolved, 'unresolve', maintenance)).toBe("Can't unresolve a maintenance alert group")
-    expect(refusal(firing, 'resolve', maintenance)).toBeNull()
+  test('a maintenance group refuses with its own code', () => {
+    expect(refusal(firing, 'acknowledge', { maintenance: true })).toEqual({ code: 'maintenance', action: 'acknowledge' })
+    expect(refusal(firing, 'resolve', { maintenance: true })).toBeNull()
   })
 })
 

@@ -33,40 +33,67 @@ export function publicState(state: LifecycleState): PublicState {
 }
 
 /**
- * Why OnCall refuses `action` in `state` (its exact 400 text, checked in its order), or null when allowed.
+ * Why an action is refused, as a closed set of codes about the group's state; each surface words them in its own
+ * dialect. `action` is the refused action, which the wording names.
+ */
+export type RefusalCode =
+  | 'acknowledged'
+  | 'not_acknowledged'
+  | 'resolved'
+  | 'not_resolved'
+  | 'not_silenced'
+  | 'maintenance'
+  | 'invalid_delay'
+  /** Unresolve reached a run that is still ending: the caller may retry. */
+  | 'still_finishing'
+
+export type RefusedAction = LifecycleAction | 'add_responders'
+
+export interface Refusal {
+  readonly code: RefusalCode
+  readonly action: RefusedAction
+}
+
+/**
+ * Why OnCall's transition table refuses `action` in `state` (checked in its order), or null when allowed.
  * A maintenance group can be resolved (ending the maintenance) but not acknowledged or un-acted on.
  * Attached groups do not exist in Tocsin, so their refusals cannot arise.
  */
-export function refusal(state: LifecycleState, action: LifecycleAction, group: { maintenance?: boolean } = {}): string | null {
+export function refusal(state: LifecycleState, action: LifecycleAction, group: { maintenance?: boolean } = {}): Refusal | null {
+  const code = refusalCode(state, action, group.maintenance === true)
+  return code === null ? null : { code, action }
+}
+
+function refusalCode(state: LifecycleState, action: LifecycleAction, maintenance: boolean): RefusalCode | null {
   const acked = state.acknowledgedAt !== null
   const resolved = state.resolvedAt !== null
   const silenced = state.silencedAt !== null
   switch (action) {
     case 'acknowledge':
-      if (acked) return "Can't acknowledge an acknowledged alert group"
-      if (resolved) return "Can't acknowledge a resolved alert group"
-      if (group.maintenance) return "Can't acknowledge a maintenance alert group"
+      if (acked) return 'acknowledged'
+      if (resolved) return 'resolved'
+      if (maintenance) return 'maintenance'
       return null
     case 'unacknowledge':
-      if (!acked) return "Can't unacknowledge an unacknowledged alert group"
-      if (resolved) return "Can't unacknowledge a resolved alert group"
-      if (group.maintenance) return "Can't unacknowledge a maintenance alert group"
+      if (!acked) return 'not_acknowledged'
+      if (resolved) return 'resolved'
+      if (maintenance) return 'maintenance'
       return null
     case 'resolve':
-      if (resolved) return "Can't resolve a resolved alert group"
+      if (resolved) return 'resolved'
       return null
     case 'unresolve':
-      if (!resolved) return "Can't unresolve an unresolved alert group"
-      if (group.maintenance) return "Can't unresolve a maintenance alert group"
+      if (!resolved) return 'not_resolved'
+      if (maintenance) return 'maintenance'
       return null
     case 'silence':
-      if (resolved) return "Can't silence a resolved alert group"
-      if (acked) return "Can't silence an acknowledged alert group"
+      if (resolved) return 'resolved'
+      if (acked) return 'acknowledged'
       return null
     case 'unsilence':
-      if (!silenced) return "Can't unsilence an unsilenced alert group"
-      if (resolved) return "Can't unsilence a resolved alert group"
-      if (acked) return "Can't unsilence an acknowledged alert group"
+      if (!silenced) return 'not_silenced'
+      if (resolved) return 'resolved'
+      if (acked) return 'acknowledged'
       return null
   }
 }

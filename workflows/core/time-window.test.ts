@@ -3,7 +3,7 @@ import { windowOpensAt } from './time-window'
 const at = (iso: string) => new Date(iso)
 const opens = (now: string, from: string, to: string) => windowOpensAt(at(now), from, to)?.toISOString() ?? 'inside'
 
-// OnCall engine cases 11-13 (oncall-engine.md section 6), with explicit instants.
+// OnCall's notify_if_time_from_to windows (same day, across midnight, equal bounds), with explicit instants.
 test.each([
   ['same-day window, before it', '2026-03-08T08:00:00.000Z', '09:00:00Z', '17:00:00Z', '2026-03-08T09:00:00.000Z'],
   ['same-day window, inside', '2026-03-08T12:00:00.000Z', '09:00:00Z', '17:00:00Z', 'inside'],

@@ -1,4 +1,7 @@
-// Plain data shared by the API, the workflow and the activities. No imports: this is the contract.
+// Plain data shared by the API, the workflow and the activities: the contract.
+import type { StepSettings, StepType } from './steps'
+
+export type { StepType } from './steps'
 
 /** Who did something to an alert group. */
 export type Actor =
@@ -30,42 +33,10 @@ export interface DirectPage {
   readonly important: boolean
 }
 
-/** The public step types of an escalation policy (OnCall's, plus IRM's schedule lookahead). */
-export type StepType =
-  | 'wait'
-  | 'notify_persons'
-  | 'notify_person_next_each_time'
-  | 'notify_on_call_from_schedule'
-  | 'notify_next_on_call_from_schedule'
-  | 'notify_user_group'
-  | 'notify_team_members'
-  | 'trigger_webhook'
-  | 'resolve'
-  | 'notify_whole_channel'
-  | 'notify_if_time_from_to'
-  | 'notify_if_num_alerts_in_window'
-  | 'repeat_escalation'
-  | 'declare_incident'
-
 /** One policy as frozen when the escalation (re)starts; what it points to is read live when the step runs. */
-export interface StepSnapshot {
+export interface StepSnapshot extends StepSettings {
   readonly policyId: string
   readonly type: StepType
-  readonly important: boolean
-  /** wait; seconds (the API enforces 60..86400, tests may use less). */
-  readonly durationSeconds: number | null
-  /** notify_persons and the round-robin queue, in order. */
-  readonly userIds: readonly string[]
-  readonly scheduleId: string | null
-  readonly teamId: string | null
-  readonly userGroupId: string | null
-  readonly webhookId: string | null
-  /** notify_if_time_from_to, `HH:MM:SSZ` (UTC). */
-  readonly timeFrom: string | null
-  readonly timeTo: string | null
-  readonly numAlertsInWindow: number | null
-  readonly numMinutesInWindow: number | null
-  readonly severity: string | null
 }
 
 /** An escalation chain as frozen at (re)start, as OnCall snapshots it. */

@@ -2,8 +2,8 @@ import ICAL from 'ical.js'
 import type { RawEvent } from './resolve'
 import { isValidZone, localToInstant } from './time'
 
-// iCal calendars (OnCall's `ical` schedules and `ical_url_overrides`), read the way OnCall reads them
-// (oncall-engine.md 4.1): cancelled events are ignored, `[L<n>]` at the start of SUMMARY is the layer, and users are
+// iCal calendars (OnCall's `ical` schedules and `ical_url_overrides`), read the way OnCall's `ical_utils` reads them:
+// cancelled events are ignored, `[L<n>]` at the start of SUMMARY is the layer, and users are
 // named in SUMMARY, DESCRIPTION and ATTENDEE by username or email.
 
 export class IcalParseError extends Error {

@@ -1,6 +1,6 @@
 import { expandShift, type ShiftSpec } from './expand'
 
-// OnCall's final schedule (oncall-engine.md 4.1 step 5): overrides beat every layer, a higher level beats a lower
+// OnCall's final schedule (its `final_events`): overrides beat every layer, a higher level beats a lower
 // one, events of the same rank that overlap are all kept, and an event none of whose users can be paged is dropped
 // before it reserves time, so the layer below shows through.
 
@@ -154,7 +154,7 @@ export function unionUsers(input: ScheduleInput, events: readonly FinalEvent[]):
 
 /**
  * The next shift after `after`: the earliest final event starting strictly after it and before `until`, with every
- * event sharing that start (oncall-engine.md 4.3's definition). Null when there is none.
+ * event sharing that start, as OnCall's Slack shift notice picks the next shift. Null when there is none.
  */
 export function nextShift(input: ScheduleInput, after: number, until: number): OnCallAt | null {
   const events = finalEvents(input, after, until).filter((e) => e.start > after)

@@ -1,0 +1,264 @@
+import { patched, proxyActivities } from '@temporalio/workflow'
+import type { Activities } from '../activities'
+import type { StepDue } from '../activities/metrics'
+import type { AlertGroupRun, AppliedAction } from './alert-group-run'
+import type { Command } from './core/escalation'
+import { publicState } from './core/lifecycle'
+import type { DirectPage } from './core/types'
+
+// Everything a run does to the world, through activities only: paging users, lifecycle webhooks, and the effect of
+// each command kind of the step program (one entry per kind in `effects`, so a new kind fails to compile here).
+
+const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' } as const
+
+const { recordAlertGroupCreated, recordAlertGroupAction, resolveRecipients, loadRouteSnapshot, recordTimeline } =
+  proxyActivities<Activities>({ startToCloseTimeout: '10 seconds', retry })
+
+// @NOTE No attempt limit: a page must not be lost to a flaky notifier. The ledger key makes retries safe.
+const { notifyUser, postToChannel, declareIncident, lifecycleWebhooks } = proxyActivities<Activities>({
+  startToCloseTimeout: '15 seconds',
+  retry,
+})
+
+// Webhooks retry transient failures with backoff, a bounded number of times; a 4xx answer is final.
+const { callWebhook } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes: ['WebhookRejected'] },
+})
+
+export { loadRouteSnapshot, recordAlertGroupCreated }
+
+/** What an activity itself failed with, rather than the wrapper the workflow receives ("activity error"). */
+function failureReason(err: unknown): string {
+  let cause = err
+  while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause
+  return cause instanceof Error ? cause.message : String(cause)
+}
+
+type Effect<K extends Command['kind']> = (command: Extract<Command, { kind: K }>, at: string) => Promise<void>
+export type Effects = { readonly [K in Command['kind']]: Effect<K> }
+
+/** The run's outgoing work: effects in flight are tracked so the run never ends or continues as new under them. */
+export class RunEffects {
+  readonly inFlight = new Set<Promise<void>>()
+
+  constructor(
+    private readonly run: AlertGroupRun,
+    /** Applies an action decided by the engine itself (the `resolve` step) exactly as an update would. */
+    private readonly act: (action: 'resolve', actor: { kind: 'system' }) => Promise<void>,
+  ) {}
+
+  private get org() {
+    return this.run.alertGroup.organizationId
+  }
+
+  /** Runs `work` without waiting for it; the run waits for all of it before it ends. */
+  background(work: Promise<unknown>): void {
+    const tracked: Promise<void> = work.then(
+      () => void this.inFlight.delete(tracked),
+      () => void this.inFlight.delete(tracked),
+    )
+    this.inFlight.add(tracked)
+  }
+
+  /** @NOTE Histories recorded before lifecycle webhooks existed must replay without these commands. */
+  lifecycleWebhooksOn(): boolean {
+    return patched('lifecycle-webhooks')
+  }
+
+  /**
+   * Calls every webhook of the organization that fires on `triggerType`, reporting `state` as it was then, plus
+   * `details` of the event (who a personal notification went to).
+   */
+  fireLifecycleWebhooks(
+    triggerType: string,
+    key: string,
+    state = publicState(this.run.lifecycle),
+    details: Readonly<Record<string, unknown>> = {},
+  ): void {
+    const alertGroupId = this.run.alertGroup.id
+    this.background(
+      lifecycleWebhooks({ organizationId: this.org, alertGroupId, triggerType }).then((webhookIds) =>
+        Promise.all(
+          webhookIds.map((webhookId) =>
+            callWebhook({
+              organizationId: this.org,
+              alertGroupId,
+              webhookId,
+              triggerType,
+              idempotencyKey: `${key}:${webhookId}`,
+              event: { alert_group_state: state, ...details },
+            }),
+          ),
+        ),
+      ),
+    )
+  }
+
+  /**
+   * Pages each user once (per key); only a page actually delivered counts and fires the personal webhooks.
+   * `stepDue`: the escalation step that pages and when it was due (direct pages and added responders have none).
+   */
+  page(users: readonly DirectPage[], step: string, keyPrefix: string, stepDue?: StepDue): void {
+    const { alertGroup } = this.run
+    for (const user of users) {
+      this.background(
+        notifyUser({
+          organizationId: this.org,
+          alertGroupId: alertGroup.id,
+          title: alertGroup.title,
+          userId: user.userId,
+          important: user.important,
+          step,
+          idempotencyKey: `${keyPrefix}:${user.userId}`,
+          ...(stepDue ? { stepDue } : {}),
+        }).then((result) => {
+          // @NOTE Before this patch a skipped page (user deleted) counted as sent and fired the webhooks.
+          if (result.status === 'skipped' && patched('skipped-pages-not-sent')) return
+          this.run.notificationsSent += 1
+          // @NOTE A patch of its own: histories recorded with lifecycle webhooks but before these must replay.
+          if (patched('personal-notification-webhooks')) {
+            // Results recorded before the activity reported the user and channel lack them.
+            const details =
+              result.status === 'skipped'
+                ? {}
+                : { ...(result.user ? { user: result.user } : {}), ...(result.channel ? { channel: result.channel } : {}) }
+            this.fireLifecycleWebhooks('personal notification', `${keyPrefix}:${user.userId}:personal`, undefined, details)
+          }
+        }),
+      )
+    }
+  }
+
+  /** Records an applied action, then announces it to the lifecycle webhooks with the state it produced. */
+  async recordAction(applied: AppliedAction): Promise<void> {
+    await recordAlertGroupAction({
+      organizationId: this.org,
+      alertGroupId: this.run.alertGroup.id,
+      action: applied.action,
+      actor: applied.actor,
+      at: applied.at,
+      lifecycle: applied.lifecycle,
+      version: applied.version,
+      delaySeconds: applied.delaySeconds,
+      idempotencyKey: applied.idempotencyKey,
+    })
+    if (this.lifecycleWebhooksOn()) this.fireLifecycleWebhooks(applied.action, applied.idempotencyKey, applied.state)
+  }
+
+  /**
+   * Carries out one decision's commands. Since the patch below, every effect but `resolve` runs in the background,
+   * so the next timer is set in the same workflow task as the decision and no step waits on another's I/O.
+   */
+  async execute(commands: readonly Command[]): Promise<void> {
+    const inBackground = patched('background-step-effects')
+    const decidedAt = Date.now()
+    for (const [index, command] of commands.entries()) {
+      // Timeline entries carry the decision's time (1 ms apart, in order), not the time their activity ran.
+      const at = new Date(decidedAt + index).toISOString()
+      const effect = this.effects[command.kind] as (command: Command, at: string) => Promise<void>
+      if (inBackground && command.kind !== 'resolve') this.background(effect(command, at))
+      else await effect(command, at)
+    }
+  }
+
+  private timeline(command: Command, at: string, kind: string, detail: Record<string, unknown>): Promise<void> {
+    return recordTimeline({ organizationId: this.org, alertGroupId: this.run.alertGroup.id, kind, detail, idempotencyKey: command.stepKey, at })
+  }
+
+  /** The step a command comes from and when it was due: activities log it and measure their lateness against it. */
+  private stepDue(command: Command): { stepDue?: StepDue } {
+    return command.step ? { stepDue: { dueAt: command.dueAt, stepIndex: command.step.index, stepType: command.step.type } } : {}
+  }
+
+  private stepInfo(command: Command): Record<string, unknown> {
+    const step = command.step
+    return step ? { step_index: step.index, policy_id: step.policyId, step_type: step.type } : {}
+  }
+
+  /** The effect of each command kind of the step program. */
+  private readonly effects: Effects = {
+    log: async (command, at) => {
+      await recordTimeline({
+        organizationId: this.org,
+        alertGroupId: this.run.alertGroup.id,
+        kind: command.event,
+        detail: { ...this.stepInfo(command), ...command.detail },
+        idempotencyKey: command.stepKey + (command.event === 'escalation_paused' ? ':paused' : ''),
+        at,
+        ...this.stepDue(command),
+      })
+    },
+    notify: async (command, at) => {
+      const recipients = await resolveRecipients({ organizationId: this.org, source: command.source, stepKey: command.stepKey, ...this.stepDue(command) })
+      await this.timeline(command, at, recipients.userIds.length ? 'step_triggered' : 'step_skipped', {
+        ...this.stepInfo(command),
+        user_ids: recipients.userIds,
+        ...(recipients.detail ?? {}),
+        ...(recipients.emptyReason ? { reason: recipients.emptyReason } : {}),
+      })
+      this.page(
+        recipients.userIds.map((userId) => ({ userId, important: command.important })),
+        `policy:${command.step.policyId}`,
+        command.stepKey,
+        this.stepDue(command).stepDue,
+      )
+    },
+    webhook: async (command, at) => {
+      const stepInfo = this.stepInfo(command)
+      this.background(
+        callWebhook({
+          organizationId: this.org,
+          alertGroupId: this.run.alertGroup.id,
+          webhookId: command.webhookId,
+          triggerType: 'escalation',
+          idempotencyKey: command.stepKey,
+          event: stepInfo,
+          ...this.stepDue(command),
+        }).then(
+          (result) =>
+            this.timeline(command, at, result.status === 'sent' ? 'webhook_triggered' : 'step_skipped', {
+              ...stepInfo,
+              webhook_id: command.webhookId,
+              ...result,
+            }),
+          (err: unknown) =>
+            this.timeline(command, at, 'step_failed', {
+              ...stepInfo,
+              webhook_id: command.webhookId,
+              reason: failureReason(err),
+            }),
+        ),
+      )
+    },
+    notify_channel: async (command, at) => {
+      const { alertGroup } = this.run
+      const posted = await postToChannel({
+        organizationId: this.org,
+        alertGroupId: alertGroup.id,
+        text: `Alert group ${alertGroup.id}: ${alertGroup.title ?? 'untitled'} needs attention`,
+        idempotencyKey: command.stepKey,
+        ...this.stepDue(command),
+      })
+      await this.timeline(command, at, posted.status === 'posted' ? 'channel_notified' : 'step_skipped', { ...this.stepInfo(command), ...posted })
+    },
+    declare_incident: async (command, at) => {
+      const { declared } = await declareIncident({
+        organizationId: this.org,
+        alertGroupId: this.run.alertGroup.id,
+        severity: command.severity,
+        policyId: command.step.policyId,
+        idempotencyKey: command.stepKey,
+        ...this.stepDue(command),
+      })
+      await this.timeline(command, at, declared ? 'incident_declared' : 'step_skipped', {
+        ...this.stepInfo(command),
+        severity: command.severity,
+        ...(declared ? {} : { reason: 'an incident is already declared for this alert group' }),
+      })
+    },
+    resolve: async () => {
+      if (!this.run.resolved) await this.act('resolve', { kind: 'system' })
+    },
+  }
+}
