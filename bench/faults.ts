@@ -53,6 +53,7 @@ type Fault = (typeof ALL_FAULTS)[number]
 const faults = (process.argv[4] ?? ALL_FAULTS.join(',')).split(',') as Fault[]
 for (const fault of faults) if (!ALL_FAULTS.includes(fault)) throw new Error(`unknown fault ${fault}: one of ${ALL_FAULTS.join(', ')}`)
 if (!Number.isInteger(escalations) || escalations < 1) throw new Error('escalations: a positive integer')
+if (!(streamRate > 0)) throw new Error('alerts per second during faults: a positive number')
 
 // The load arrives at this rate; OnCall's default limits (300 alerts per 5 minutes per integration, 900 per
 // organization) are respected by spreading it over organizations and integrations.
@@ -401,7 +402,7 @@ async function main(): Promise<void> {
         `${streamRate} alerts/s during each fault, ${cpus().length} cores`,
     )
     console.log(
-      '| phase | down for (s) | in flight | alerts accepted | refused | accepted, never grouped | steps due | pages lost | webhook calls lost | duplicated | redelivered (same key) | lateness p50 / p99 / max (s) |',
+      '| phase | down for (s) | in flight | alerts accepted | refused | accepted, never grouped | deliveries due | pages lost | webhook calls lost | duplicated | redelivered (same key) | lateness p50 / p99 / max (s) |',
     )
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     const seconds = (v: number | null) => (v === null ? '—' : v.toFixed(1))
@@ -638,7 +639,7 @@ function writePlot(outDir: string, startMs: number, phases: readonly Phase[], po
   mkdirSync(outDir, { recursive: true })
   const width = 1200
   const height = 520
-  const margin = { left: 70, right: 20, top: 52, bottom: 60 }
+  const margin = { left: 70, right: 20, top: 76, bottom: 60 }
   const endMs = Math.max(startMs + 60_000, ...points.map((p) => p.dueMs))
   const maxLateness = Math.max(1, ...points.map((p) => p.lateness))
   const yTop = Math.pow(10, Math.ceil(Math.log10(maxLateness)))
@@ -652,13 +653,13 @@ function writePlot(outDir: string, startMs: number, phases: readonly Phase[], po
   parts.push(`<rect width="${width}" height="${height}" fill="white"/>`)
   for (const [n, phase] of phases.entries()) {
     if (phase.downMs === undefined || phase.backMs === undefined) continue
-    // Labels alternate between two lines so that neighbouring windows do not overwrite each other's.
-    const labelY = margin.top - 6 - (n % 2) * 14
+    // One line per fault, so that neighbouring windows' labels never overlap.
+    const labelY = margin.top - 6 - ((n - 1) % 4) * 13
     parts.push(
       `<rect x="${x(phase.downMs).toFixed(1)}" y="${margin.top}" width="${Math.max(2, x(phase.backMs) - x(phase.downMs)).toFixed(1)}" ` +
         `height="${height - margin.top - margin.bottom}" fill="#e53935" fill-opacity="0.25"/>`,
       `<text x="${x(phase.downMs).toFixed(1)}" y="${labelY}" font-size="11" font-family="sans-serif" fill="#b71c1c"` +
-        `${x(phase.downMs) > width / 2 ? ' text-anchor="end"' : ''}>${escapeXml(phase.label)}</text>`,
+        `${x(phase.downMs) > width * 0.75 ? ' text-anchor="end"' : ''}>${escapeXml(phase.label)}</text>`,
     )
   }
   for (let v = 0.1; v <= yTop; v *= 10) {
