@@ -153,8 +153,8 @@ async function groupOfExpiry(db: Db, expiry: OpenExpiry): Promise<{ alertGroupId
 export function createHeartbeatActivities({ db, now }: { db: Db; now: () => Date }) {
   return {
     /** What a heartbeat workflow starting afresh must know: the expiry count and an expiry still open. */
-    async loadHeartbeatState({ integrationId }: { integrationId: string }): Promise<HeartbeatState> {
-      const { expiries, open } = await heartbeatHistory(db, integrationId)
+    async loadHeartbeatState({ organizationId, integrationId }: { organizationId: string; integrationId: string }): Promise<HeartbeatState> {
+      const { expiries, open } = await heartbeatHistory(db, organizationId, integrationId)
       return { expiries, open: open && openExpiryOf(open) }
     },
 
@@ -162,7 +162,7 @@ export function createHeartbeatActivities({ db, now }: { db: Db; now: () => Date
     async raiseHeartbeatExpired(request: RaiseHeartbeatExpiredRequest): Promise<RaiseHeartbeatExpiredResult> {
       return db.transaction().execute(async (trx) => {
         // Locked: a heartbeat recorded concurrently waits, and its instant is then later than this expiry.
-        const setting = await heartbeatSetting(trx, request.integrationId, { forUpdate: true })
+        const setting = await heartbeatSetting(trx, request.organizationId, request.integrationId, { forUpdate: true })
         const done = await findHeartbeatAlert(trx, request.idempotencyKey)
         if (done) return { status: 'raised', expiry: openExpiryOf(done) }
         if (!setting || !setting.live || setting.timeoutSeconds === null || setting.lastBeatAt === null) return { status: 'off' }
@@ -239,7 +239,12 @@ export function createHeartbeatActivities({ db, now }: { db: Db; now: () => Date
         if (!recorded) return { alertGroupId: (await findHeartbeatAlert(trx, idempotencyKey))?.alertGroupId ?? null }
         // A deleted integration's alerts are dropped, as the ingestion processor drops them.
         if (groupId === null || !integration) return { alertGroupId: groupId }
-        const group = await trx.selectFrom('alert_groups').select('is_maintenance').where('id', '=', groupId).executeTakeFirstOrThrow()
+        const group = await trx
+          .selectFrom('alert_groups')
+          .select('is_maintenance')
+          .where('organization_id', '=', organizationId)
+          .where('id', '=', groupId)
+          .executeTakeFirstOrThrow()
         // The maintenance group ends with the maintenance, never by a source's resolve signal.
         const alertId = await enqueueAlertOfGroup(trx, integration, groupId, heartbeatPayload(integration.type, 'restored'), {
           resolve: integration.allowSourceBasedResolving && !group.is_maintenance,

@@ -105,7 +105,7 @@ export class Escalations {
     try {
       return await this.handle(alertGroupId).query(escalationStatusQuery)
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError || isCompletedError(err)) return null
+      if (isWorkflowGone(err)) return null
       throw err
     }
   }
@@ -149,7 +149,7 @@ export class Escalations {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === ACTION_REFUSED) {
         return { kind: 'refused', refusal: err.cause.details?.[0] as Refusal }
       }
-      if (err instanceof WorkflowNotFoundError || isCompletedError(err)) return { kind: 'closed' }
+      if (isWorkflowGone(err)) return { kind: 'closed' }
       throw err
     }
   }
@@ -192,7 +192,9 @@ const HEALTH_DEADLINE_MS = 2000
 /** gRPC attempts of one client call while Temporal does not answer (about 0.6 s of backoff in all). */
 const FAIL_FAST_ATTEMPTS = 4
 
-function isCompletedError(err: unknown): boolean {
+/** True when a call found no running workflow: it never existed, or it has completed. */
+export function isWorkflowGone(err: unknown): boolean {
+  if (err instanceof WorkflowNotFoundError) return true
   const message = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : ''
   return /workflow execution already completed/i.test(message)
 }

@@ -7,17 +7,7 @@ import { alertOf, type Alert, type AlertRow } from './alerts.repo'
 import type { AlertGroupEventsTable, AlertGroupsTable, IncidentsTable } from './schema'
 
 /** An alert group with its stored lifecycle facts (instants are PostgreSQL's UTC text, microseconds kept), its alert count and its newest alert. */
-export interface AlertGroup {
-  readonly id: string
-  readonly organizationId: string
-  readonly integrationId: string
-  readonly routeId: string | null
-  readonly teamId: string | null
-  readonly title: string | null
-  readonly message: string | null
-  readonly sourceUrl: string | null
-  readonly workflowId: string
-  readonly createdAt: string
+export interface AlertGroup extends Omit<AlertGroupRecord, 'firstAlert' | 'isMaintenance'> {
   readonly acknowledgedAt: string | null
   /** The acknowledging user's id (null when the system or an operator acknowledged). */
   readonly acknowledgedBy: string | null

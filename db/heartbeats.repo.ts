@@ -62,8 +62,13 @@ export async function recordHeartbeat(db: Db, organizationId: string, id: string
 }
 
 /** The heartbeat state of an integration, deleted or not (the raising activity locks it with `forUpdate`). */
-export async function heartbeatSetting(db: Db, integrationId: string, options: { forUpdate?: boolean } = {}): Promise<HeartbeatSetting | undefined> {
-  let query = db.selectFrom('integrations').select(settingColumns).where('id', '=', integrationId)
+export async function heartbeatSetting(
+  db: Db,
+  organizationId: string,
+  integrationId: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<HeartbeatSetting | undefined> {
+  let query = db.selectFrom('integrations').select(settingColumns).where('organization_id', '=', organizationId).where('id', '=', integrationId)
   if (options.forUpdate) query = query.forUpdate()
   const row = await query.executeTakeFirst()
   return row && settingOf(row)
@@ -158,10 +163,11 @@ export async function setHeartbeatAlertGroup(db: Db, idempotencyKey: string, ale
 }
 
 /** How many times the integration's heartbeat expired, and the last expiry if no restore ended it yet. */
-export async function heartbeatHistory(db: Db, integrationId: string): Promise<{ expiries: number; open: HeartbeatAlert | null }> {
+export async function heartbeatHistory(db: Db, organizationId: string, integrationId: string): Promise<{ expiries: number; open: HeartbeatAlert | null }> {
   const rows = await db
     .selectFrom('heartbeat_alerts')
     .select(alertColumns)
+    .where('organization_id', '=', organizationId)
     .where('integration_id', '=', integrationId)
     .orderBy('sequence', 'desc')
     .orderBy('kind', 'desc')

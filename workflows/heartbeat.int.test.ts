@@ -292,7 +292,7 @@ describe('heartbeats on a running stack', () => {
     expect(await activities.restoreHeartbeat(restore)).toEqual(restored)
     expect(await stack.db.selectFrom('alerts').select('id').where('alert_group_id', '=', groupId).execute()).toHaveLength(2)
     expect((await heartbeatAlerts(stack, watched.id)).map((r) => r.kind)).toEqual(['expired', 'restored'])
-    expect(await activities.loadHeartbeatState({ integrationId: watched.id })).toEqual({ expiries: 1, open: null })
+    expect(await activities.loadHeartbeatState({ organizationId: org.organizationId, integrationId: watched.id })).toEqual({ expiries: 1, open: null })
     expect((await timelineKinds(stack, groupId)).filter((k) => k === 'heartbeat_restored')).toHaveLength(1)
   }, 60_000)
 })

@@ -49,7 +49,7 @@ export async function heartbeatWorkflow(input: HeartbeatWorkflowInput): Promise<
   })
 
   // The status is answered once the run knows its history: until then a query fails, and the caller asks again.
-  let state: HeartbeatState = input.carried ?? (await loadHeartbeatState({ integrationId }))
+  let state: HeartbeatState = input.carried ?? (await loadHeartbeatState({ organizationId, integrationId }))
   setHandler(heartbeatStatusQuery, () => ({
     integrationId,
     lastBeatAt: new Date(lastBeatAt).toISOString(),

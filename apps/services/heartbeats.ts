@@ -1,9 +1,8 @@
-import { WorkflowNotFoundError } from '@temporalio/common'
 import type { Db } from '../../db/connect'
 import { clearHeartbeatSyncDue, dueHeartbeatSyncs, heartbeatSetting, type HeartbeatSetting } from '../../db/heartbeats.repo'
 import type { HeartbeatWorkflowInput } from '../../workflows/heartbeat'
 import { heartbeatSignal, heartbeatWorkflowId, stopHeartbeatSignal } from '../../workflows/messages'
-import type { Escalations } from '../escalations'
+import { isWorkflowGone, type Escalations } from '../escalations'
 
 // Tocsin's side of the heartbeat workflows: the database says what each integration's heartbeat is (the last one,
 // the timeout, deleted or not) and this tells the integration's workflow, which starts with the first heartbeat.
@@ -38,15 +37,15 @@ export async function syncHeartbeatWorkflow(db: Db, escalations: Escalations, se
     try {
       await client.workflow.getHandle(workflowId).signal(stopHeartbeatSignal)
     } catch (err) {
-      if (!isGone(err)) throw err
+      if (!isWorkflowGone(err)) throw err
     }
   })
   await clearHeartbeatSyncDue(db, setting)
 }
 
 /** After a change of the timeout or a deletion: tells the workflow now, or leaves it to the sweep. */
-export async function syncHeartbeatOf(db: Db, escalations: Escalations, integrationId: string): Promise<void> {
-  const setting = await heartbeatSetting(db, integrationId)
+export async function syncHeartbeatOf(db: Db, escalations: Escalations, organizationId: string, integrationId: string): Promise<void> {
+  const setting = await heartbeatSetting(db, organizationId, integrationId)
   if (setting) await syncHeartbeatWorkflow(db, escalations, setting)
 }
 
@@ -55,10 +54,4 @@ export async function syncDueHeartbeats(db: Db, escalations: Escalations): Promi
   const due = await dueHeartbeatSyncs(db, SWEEP_BATCH)
   for (const setting of due) await syncHeartbeatWorkflow(db, escalations, setting)
   return due.length
-}
-
-function isGone(err: unknown): boolean {
-  if (err instanceof WorkflowNotFoundError) return true
-  const message = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : ''
-  return /workflow execution already completed|not found/i.test(message)
 }

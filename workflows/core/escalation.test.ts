@@ -1,4 +1,5 @@
 import { alertsInWindow, decide, onNewAlert, restartEscalation, startEscalation, type Command, type EscalationState } from './escalation'
+import { emptySettings } from './steps'
 import type { ChainSnapshot, StepSnapshot } from './types'
 
 const t0 = new Date('2026-03-08T06:59:30.000Z')
@@ -6,23 +7,7 @@ const plus = (seconds: number) => new Date(t0.getTime() + seconds * 1000)
 
 let seq = 0
 function step(type: StepSnapshot['type'], overrides: Partial<StepSnapshot> = {}): StepSnapshot {
-  return {
-    policyId: `E${++seq}`,
-    type,
-    important: false,
-    durationSeconds: null,
-    userIds: [],
-    scheduleId: null,
-    teamId: null,
-    userGroupId: null,
-    webhookId: null,
-    timeFrom: null,
-    timeTo: null,
-    numAlertsInWindow: null,
-    numMinutesInWindow: null,
-    severity: null,
-    ...overrides,
-  }
+  return { ...emptySettings(), policyId: `E${++seq}`, type, ...overrides }
 }
 const chain = (...steps: StepSnapshot[]): ChainSnapshot => ({ chainId: 'F1', chainName: 'chain', steps })
 const notify = (...userIds: string[]) => step('notify_persons', { userIds })

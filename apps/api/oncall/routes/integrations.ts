@@ -1,3 +1,4 @@
+import { callEngine } from '../../../services/errors'
 import { Router, type Request, type Response } from 'express'
 import { getEscalationChain } from '../../../../db/escalation-chains.repo'
 import {
@@ -100,8 +101,8 @@ const extendedOf = (query: unknown): boolean => parseOrThrow(integrationShapeQue
  * Tells the heartbeat workflow of a new timeout or a deletion. The change is stored already: if Temporal cannot be
  * told now, the ingestion sweep tells it, so the answer does not depend on it.
  */
-async function heartbeatChanged(deps: ApiDeps, integrationId: string): Promise<void> {
-  await syncHeartbeatOf(deps.db, deps.escalations, integrationId).catch((err: unknown) =>
+async function heartbeatChanged(deps: ApiDeps, organizationId: string, integrationId: string): Promise<void> {
+  await syncHeartbeatOf(deps.db, deps.escalations, organizationId, integrationId).catch((err: unknown) =>
     deps.logger.warn({ err, integrationId }, 'heartbeat setting stored; its workflow will be told later'),
   )
 }
@@ -231,7 +232,7 @@ export function integrationsRouter(deps: ApiDeps): Router {
     await updateIntegration(deps.db, caller.organizationId, integration.id, fields, chain).catch((err: unknown) =>
       Promise.reject(err instanceof DuplicateIntegrationNameError ? duplicateName() : err),
     )
-    if (fields.heartbeatTimeoutSeconds !== undefined) await heartbeatChanged(deps, integration.id)
+    if (fields.heartbeatTimeoutSeconds !== undefined) await heartbeatChanged(deps, caller.organizationId, integration.id)
     res.json(integrationToWire((await getIntegration(deps.db, caller.organizationId, integration.id)) as Integration, deps.publicUrl, { extended }))
   }
 
@@ -248,7 +249,7 @@ export function integrationsRouter(deps: ApiDeps): Router {
       const integration = await findOr404(deps, req, organizationId)
       if (integration.type === 'direct_paging') throw badRequest("Direct paging integrations can't be deleted")
       await softDeleteIntegration(deps.db, organizationId, integration.id)
-      if (integration.heartbeatTimeoutSeconds !== null) await heartbeatChanged(deps, integration.id)
+      if (integration.heartbeatTimeoutSeconds !== null) await heartbeatChanged(deps, organizationId, integration.id)
       res.status(204).end()
     },
   })
@@ -266,10 +267,7 @@ export function integrationsRouter(deps: ApiDeps): Router {
         throw new ApiError(400, { duration: ['Invalid duration'] })
       }
       if (integration.maintenance.mode !== null) throw badRequest('Maintenance is already active for this integration')
-      await startMaintenance(deps.db, deps.escalations, integration, mode, duration, userActor(caller)).catch((err: unknown) => {
-        deps.logger.error({ err }, 'starting maintenance failed')
-        return Promise.reject(new ApiError(503, { detail: 'The escalation engine is unavailable. Retry shortly.' }))
-      })
+      await callEngine(deps.logger, 'start maintenance', () => startMaintenance(deps.db, deps.escalations, integration, mode, duration, userActor(caller)))
       res.json(integrationToWire((await getIntegration(deps.db, caller.organizationId, integration.id)) as Integration, deps.publicUrl))
     },
   })

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { STEP_TYPES, WAIT_BOUNDS, stepRegistry, type StepField, type StepType } from '../../../../workflows/core/steps'
+import { STEP_TYPES, WAIT_BOUNDS, type StepField, type StepType } from '../../../../workflows/core/steps'
 import { drfBoolean, plainString } from './common'
 
 /** Every public step type Grafana IRM documents; OnCall OSS's older list is a subset. */
@@ -24,13 +24,6 @@ export function wireKeyOf(type: StepType, field: StepField): string {
   return field === 'userIds' && type === 'notify_person_next_each_time' ? 'persons_to_notify_next_each_time' : wireKeyOfField[field]
 }
 
-/** The type-specific response keys, in OnCall's order; every other key is absent from the response. */
-export const fieldsOfType = Object.fromEntries(
-  STEP_TYPES.map((type) => [
-    type,
-    [...(stepRegistry[type].hasImportantVariant ? ['important'] : []), ...stepRegistry[type].fields.map((f) => wireKeyOf(type, f))],
-  ]),
-) as unknown as Record<StepType, readonly string[]>
 
 // DRF prints the DurationField bounds as Python timedeltas.
 const durationSchema = z
