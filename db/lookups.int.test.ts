@@ -4,7 +4,7 @@ import type { Db } from './connect'
 import { newPublicId } from './ids'
 import { createOrganization } from './organizations.repo'
 import { teamMemberIds } from './teams.repo'
-import { userGroupMemberIds } from './user-groups.repo'
+import { getUserGroup } from './user-groups.repo'
 import { existingUserIds } from './users.repo'
 
 // The membership lookups the API and the engine share: scoped to the caller's organization whatever the ids say.
@@ -67,12 +67,12 @@ test('teamMemberIds lists members in creation order, within the organization onl
   expect(await teamMemberIds(db, orgA, mixed)).toEqual([early])
 })
 
-test('userGroupMemberIds lists members in creation order, within the organization only', async () => {
+test("a user group's members are listed in creation order, within the organization only", async () => {
   const member = await user(orgA, 'group-member')
   const intruder = await user(orgB, 'group-intruder')
   const group = await userGroup(orgA, 'group', [intruder, member])
-  expect(await userGroupMemberIds(db, orgA, group)).toEqual([member])
-  expect(await userGroupMemberIds(db, orgB, group)).toEqual([])
+  expect((await getUserGroup(db, orgA, group))?.members ?? []).toEqual([member])
+  expect((await getUserGroup(db, orgB, group))?.members ?? []).toEqual([])
 })
 
 describe('the engine resolves recipients through the same lookups', () => {

@@ -6,7 +6,7 @@ import type { Db } from './connect'
 import { nextShiftUsers, usersOnCallAt } from './oncall'
 import type { IcalOptions } from './schedule-ical'
 import { getTeam, teamMemberIds } from './teams.repo'
-import { getUserGroup, userGroupMemberIds } from './user-groups.repo'
+import { getUserGroup } from './user-groups.repo'
 import { existingUserIds } from './users.repo'
 
 // Who a notify command pages, read live when the step runs. The engine picks round-robin users for real (moving the
@@ -59,7 +59,7 @@ export async function resolveRecipients(
     case 'user_group': {
       const group = await getUserGroup(db, organizationId, source.userGroupId)
       if (!group) return { userIds: [], emptyReason: 'the user group no longer exists' }
-      const userIds = await userGroupMemberIds(db, organizationId, source.userGroupId)
+      const userIds = group.members
       return userIds.length ? { userIds, detail: { user_group: group.handle } } : { userIds, emptyReason: `user group @${group.handle} is empty` }
     }
     case 'schedule':

@@ -41,24 +41,6 @@ function selectUserGroups(db: Db, organizationId: string) {
     .where('user_groups.organization_id', '=', organizationId)
 }
 
-/**
- * The members of a user group of the organization, in user creation order. Both the group and each member must
- * belong to the organization: a foreign group id yields nobody, whatever the membership rows say.
- */
-export async function userGroupMemberIds(db: Db, organizationId: string, userGroupId: string): Promise<string[]> {
-  const rows = await db
-    .selectFrom('user_group_members')
-    .innerJoin('user_groups', 'user_groups.id', 'user_group_members.user_group_id')
-    .innerJoin('users', 'users.id', 'user_group_members.user_id')
-    .select('users.id')
-    .where('user_groups.organization_id', '=', organizationId)
-    .where('users.organization_id', '=', organizationId)
-    .where('user_group_members.user_group_id', '=', userGroupId)
-    .orderBy('users.pk')
-    .execute()
-  return rows.map((row) => row.id)
-}
-
 export async function listUserGroups(
   db: Db,
   organizationId: string,

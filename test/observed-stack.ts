@@ -1,5 +1,5 @@
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker'
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import type { DestinationStream } from 'pino'
 import type { Notifier } from '../activities/notifications'
 import { createOutboundFetch } from '../activities/outbound'
@@ -17,6 +17,7 @@ import type { IngestLimits } from '../db/ingestion.repo'
 import { icalOptions } from '../db/schedule-ical'
 import { parseAllowList } from '../workflows/core/outbound-policy'
 import { createTestDatabase, recordingNotifier, resolveNothing, temporalAddress, type Stack } from './stack'
+import { freePort } from './temporal-dev-server'
 
 // A stack wired as the processes wire themselves for operators: metrics registries for the API and the worker
 // (the worker's served on its health port), every log line of both (API, ingestion, Temporal SDK and activities)
@@ -48,15 +49,6 @@ export interface ObservedStack extends Stack {
 }
 
 let runtimeInstalled: CapturedLogs | undefined
-
-/** A TCP port nobody listens on right now (for servers that take a port number, not 0). */
-export async function freePort(): Promise<number> {
-  const probe: Server = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as { port: number }
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}
 
 export async function startObservedStack(
   name: string,
