@@ -85,6 +85,7 @@ export async function clearHeartbeatSyncDue(db: Db, setting: HeartbeatSetting): 
   await db
     .updateTable('integrations')
     .set({ heartbeat_sync_due: false })
+    .where('organization_id', '=', setting.organizationId)
     .where('id', '=', setting.integrationId)
     .where(sql<boolean>`heartbeat_last_at is not distinct from ${setting.storedLastBeatAt}::timestamptz`)
     .where(sql<boolean>`heartbeat_timeout_seconds is not distinct from ${setting.timeoutSeconds}::integer`)
