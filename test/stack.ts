@@ -31,9 +31,13 @@ export function temporalAddress(): string {
   return address
 }
 
-/** A fresh, migrated database for one suite: `tocsin_test_<name>`, dropped first if a previous run left it. */
+/**
+ * A fresh, migrated database for one suite: `<prefix>_<name>`, dropped first if a previous run left it.
+ * TOCSIN_TEST_DB_PREFIX (default `tocsin_test`) lets two test runs share one PostgreSQL without dropping each other's databases.
+ */
 export async function createTestDatabase(name: string): Promise<{ db: Db; url: string }> {
-  const dbName = `tocsin_test_${name.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`
+  const prefix = (process.env.TOCSIN_TEST_DB_PREFIX ?? 'tocsin_test').replace(/[^a-z0-9_]/gi, '_').toLowerCase()
+  const dbName = `${prefix}_${name.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`
   const admin = new Client({ connectionString: ADMIN_URL })
   await admin.connect()
   try {
