@@ -83,7 +83,11 @@ export default tseslint.config(
         'error',
         {
           ...workflowImportBans,
-          patterns: [...workflowImportBans.patterns, { group: ['@temporalio/*'], message: 'The core is plain TypeScript.' }],
+          patterns: [
+            ...workflowImportBans.patterns,
+            { group: ['@temporalio/*'], message: 'The core is plain TypeScript.' },
+            { group: ['**/oncall', '**/oncall/**', '**/incident-io', '**/incident-io/**'], message: 'The core knows no dialect: dialects compile to its program.' },
+          ],
         },
       ],
     },
@@ -99,7 +103,7 @@ export default tseslint.config(
           patterns: [
             { group: ['**/apps', '**/apps/**'], message: 'The data layer does not depend on the apps.' },
             { group: ['**/activities', '**/activities/**'], message: 'The data layer does not depend on activities.' },
-            { group: ['**/workflows/*', '!**/workflows/core'], message: 'The data layer uses only the pure core of workflows/.' },
+            { group: ['**/workflows/*', '!**/workflows/core', '!**/workflows/oncall', '!**/workflows/incident-io'], message: 'The data layer uses only the pure core of workflows/ and the dialects\' plain types.' },
             { group: ['express', '@temporalio/*'], message: 'The data layer speaks SQL only.' },
           ],
         },
@@ -116,7 +120,7 @@ export default tseslint.config(
           patterns: [
             { group: ['**/apps/*', '!**/apps/config'], message: 'Activities get their dependencies injected by the worker; they do not import the apps.' },
             { group: ['**/apps/config'], allowTypeImports: true, message: 'Activities receive configuration as values; import only its types.' },
-            { group: ['**/workflows/*', '!**/workflows/core'], message: 'Activities use only the pure core of workflows/.' },
+            { group: ['**/workflows/*', '!**/workflows/core', '!**/workflows/oncall', '!**/workflows/incident-io'], message: 'Activities use only the pure core of workflows/ and the dialects\' plain types.' },
             { group: ['express'], message: 'HTTP belongs to apps/api.' },
           ],
         },

@@ -1,6 +1,7 @@
 import { activityInfo, ApplicationFailure } from '@temporalio/activity'
 import type { UserSource } from '../workflows/core/escalation'
-import type { ChainSnapshot } from '../workflows/core/types'
+import type { ChannelTarget } from '../workflows/core/program'
+import type { ChainSnapshot } from '../workflows/oncall/steps'
 import { appendEvent, routeSnapshot } from '../db/alert-groups.repo'
 import type { Db } from '../db/connect'
 import { resolveRecipients as resolveStepRecipients, type Recipients } from '../db/recipients'
@@ -192,7 +193,15 @@ export function createEngineActivities(deps: EngineDeps) {
     },
 
     /** notify_whole_channel: posts to the configured chat webhook once per key. */
-    async postToChannel(request: { organizationId: string; alertGroupId: string; text: string; idempotencyKey: string; stepDue?: StepDue }) {
+    /** `channels`: the chat channels a path names; none means the organization's one chat webhook channel. */
+    async postToChannel(request: {
+      organizationId: string
+      alertGroupId: string
+      text: string
+      idempotencyKey: string
+      channels?: readonly ChannelTarget[]
+      stepDue?: StepDue
+    }) {
       if (!deps.chatWebhookUrl) return { status: 'skipped' as const, reason: 'no chat webhook is configured (TOCSIN_CHAT_WEBHOOK_URL)' }
       await db
         .insertInto('chat_posts')
@@ -206,7 +215,7 @@ export function createEngineActivities(deps: EngineDeps) {
         response = await outbound(deps.chatWebhookUrl, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'idempotency-key': request.idempotencyKey },
-          body: JSON.stringify({ text: request.text, alert_group_id: request.alertGroupId }),
+          body: JSON.stringify({ text: request.text, alert_group_id: request.alertGroupId, ...(request.channels ? { channels: request.channels } : {}) }),
           signal: AbortSignal.timeout(deps.httpTimeoutMs),
         })
       } catch (err) {

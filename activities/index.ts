@@ -77,6 +77,8 @@ const timelineKindOf: Record<LifecycleAction, string> = {
   unresolve: 'unresolved',
   silence: 'silenced',
   unsilence: 'unsilenced',
+  cancel: 'cancelled',
+  expire: 'expired',
 }
 
 /** The only I/O the workflows can reach. Every write is idempotent under its key. */

@@ -3,7 +3,8 @@ import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common'
 import { temporal } from '@temporalio/proto'
 import { randomUUID } from 'node:crypto'
 import type { Refusal } from '../workflows/core/lifecycle'
-import type { Actor, AddRespondersRequest, AlertGroupRecord, AlertGroupWorkflowInput, ChainSnapshot } from '../workflows/core/types'
+import type { Actor, AddRespondersRequest, AlertGroupRecord } from '../workflows/core/types'
+import type { ChainSnapshot } from '../workflows/oncall/steps'
 import {
   ACTION_REFUSED,
   acknowledgeUpdate,
@@ -15,12 +16,15 @@ import {
   silenceUpdate,
   unacknowledgeUpdate,
   unsilenceUpdate,
+  cancelUpdate,
+  escalateNowUpdate,
+  type AlertGroupWorkflowInput,
   type EscalationStatus,
 } from '../workflows/messages'
 import { AlertGroupIdKey, AlertGroupStateKey, EscalationChainIdKey, OrganizationIdKey, TeamIdKey } from '../workflows/search-attributes'
 
 /** The actions a running escalation takes as updates; unresolve starts a new run instead (see reopen). */
-export type EscalationAction = 'acknowledge' | 'unacknowledge' | 'resolve' | 'silence' | 'unsilence'
+export type EscalationAction = 'acknowledge' | 'unacknowledge' | 'resolve' | 'silence' | 'unsilence' | 'cancel' | 'escalate_now'
 
 export type ActionOutcome =
   | { readonly kind: 'done' }
@@ -96,6 +100,7 @@ export class Escalations {
         { key: OrganizationIdKey, value: group.organizationId },
         ...(group.teamId ? [{ key: TeamIdKey, value: group.teamId }] : []),
         ...(input.escalation ? [{ key: EscalationChainIdKey, value: input.escalation.chainId }] : []),
+        ...(input.program ? [{ key: EscalationChainIdKey, value: input.program.id }] : []),
       ],
     }
   }
@@ -126,6 +131,10 @@ export class Escalations {
           return handle.executeUpdate(silenceUpdate, { args: [{ actor, delaySeconds }], ...options })
         case 'unsilence':
           return handle.executeUpdate(unsilenceUpdate, { args: [{ actor }], ...options })
+        case 'cancel':
+          return handle.executeUpdate(cancelUpdate, { args: [{ actor }], ...options })
+        case 'escalate_now':
+          return handle.executeUpdate(escalateNowUpdate, { args: [{ actor }], ...options })
       }
     })
   }

@@ -1,6 +1,7 @@
 import { sql, type Expression, type Selectable, type SqlBool } from 'kysely'
-import type { LifecycleState } from '../workflows/core/lifecycle'
-import type { Actor, AlertGroupRecord, ChainSnapshot } from '../workflows/core/types'
+import type { LifecycleState, Resolution } from '../workflows/core/lifecycle'
+import type { Actor, AlertGroupRecord } from '../workflows/core/types'
+import type { ChainSnapshot } from '../workflows/oncall/steps'
 import { loadChainSnapshot } from './escalation-policies.repo'
 import type { Db } from './connect'
 import { alertOf, type Alert, type AlertRow } from './alerts.repo'
@@ -15,6 +16,8 @@ export interface AlertGroup extends Omit<AlertGroupRecord, 'firstAlert' | 'isMai
   readonly resolvedBy: string | null
   readonly silencedAt: string | null
   readonly lifecycleVersion: number
+  /** How the escalation ended when it was cancelled or expired; null otherwise. */
+  readonly resolution: Resolution | null
   readonly isMaintenance: boolean
   readonly alertsCount: number
   readonly lastAlert: Alert | null
@@ -55,6 +58,7 @@ type AlertGroupRow = Pick<
   | 'resolved_by'
   | 'silenced_at'
   | 'lifecycle_version'
+  | 'resolution'
   | 'is_maintenance'
 > & { alerts_count: number; last_alert: AlertRow | null }
 
@@ -76,6 +80,7 @@ function alertGroupOf(row: AlertGroupRow): AlertGroup {
     resolvedBy: row.resolved_by,
     silencedAt: row.silenced_at,
     lifecycleVersion: row.lifecycle_version,
+    resolution: row.resolution,
     isMaintenance: row.is_maintenance,
     alertsCount: row.alerts_count,
     lastAlert: row.last_alert ? alertOf(row.last_alert) : null,
@@ -91,6 +96,7 @@ export function lifecycleOf(group: AlertGroup): LifecycleState {
     resolvedBy: null,
     silencedAt: group.silencedAt,
     silencedUntil: null,
+    resolution: group.resolution,
   }
 }
 
@@ -156,6 +162,7 @@ function selectAlertGroups(db: Db, organizationId: string) {
       'g.resolved_by',
       'g.silenced_at',
       'g.lifecycle_version',
+      'g.resolution',
       'g.is_maintenance',
       sql<number>`(select count(*)::int from alerts a where a.alert_group_id = g.id)`.as('alerts_count'),
       sql<AlertRow | null>`(select json_build_object('id', a.id, 'alert_group_id', a.alert_group_id,
@@ -238,6 +245,7 @@ export async function writeLifecycle(
       resolved_by: userOf(lifecycle.resolvedBy),
       silenced_at: lifecycle.silencedAt,
       silenced_until: lifecycle.silencedUntil,
+      resolution: lifecycle.resolution ?? null,
       lifecycle_version: version,
     })
     .where('organization_id', '=', organizationId)

@@ -1,6 +1,6 @@
 import { sql, type Selectable, type Updateable } from 'kysely'
-import type { StepSettings, StepType } from '../workflows/core/steps'
-import type { ChainSnapshot } from '../workflows/core/types'
+import type { StepSettings, StepType } from '../workflows/oncall/steps'
+import type { ChainSnapshot } from '../workflows/oncall/steps'
 import type { Db } from './connect'
 import { newPublicId } from './ids'
 import { placeNew, reposition, type Ordered, type Reordering } from './ordering'

@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { UserSource } from '../workflows/core/escalation'
-import { NEXT_SHIFT_LOOKAHEAD_DAYS } from '../workflows/core/steps'
+import { NEXT_SHIFT_LOOKAHEAD_DAYS } from '../workflows/oncall/steps'
 import type { FinalEvent } from '../workflows/core/schedule/resolve'
 import type { Db } from './connect'
 import { nextShiftUsers, usersOnCallAt } from './oncall'
@@ -44,10 +44,11 @@ export async function resolveRecipients(
       return userIds.length ? { userIds } : { userIds, emptyReason: "none of the step's users exist any more" }
     }
     case 'round_robin': {
+      const keyed = source.queue === 'keyed'
       const userId =
         options.roundRobin.mode === 'pick'
-          ? await roundRobinPick(db, organizationId, source.policyId, source.userIds, options.roundRobin.key)
-          : await roundRobinHead(db, organizationId, source.policyId)
+          ? await (keyed ? keyedRoundRobinPick : roundRobinPick)(db, organizationId, source.policyId, source.userIds, options.roundRobin.key)
+          : await (keyed ? keyedRoundRobinHead(db, organizationId, source.policyId, source.userIds) : roundRobinHead(db, organizationId, source.policyId))
       return userId ? { userIds: [userId] } : { userIds: [], emptyReason: 'the round-robin queue has no users' }
     }
     case 'team': {
@@ -104,6 +105,41 @@ async function roundRobinPick(db: Db, organizationId: string, policyId: string, 
     await trx.insertInto('round_robin_picks').values({ idempotency_key: key, organization_id: organizationId, policy_id: policyId, user_id: picked }).execute()
     return picked
   })
+}
+
+/**
+ * A keyed queue (an incident.io level) over the users the program froze: the n-th pick pages the n-th of them that
+ * still exists, counting round. One pick per key, like the policy queue.
+ */
+async function keyedRoundRobinPick(db: Db, organizationId: string, queueKey: string, userIds: readonly string[], key: string) {
+  return db.transaction().execute(async (trx) => {
+    const earlier = await trx.selectFrom('round_robin_picks').select('user_id').where('idempotency_key', '=', key).executeTakeFirst()
+    if (earlier) return earlier.user_id
+    const existing = await existingUserIds(trx, organizationId, userIds)
+    if (existing.length === 0) return null
+    const moved = await trx
+      .insertInto('round_robin_queues')
+      .values({ organization_id: organizationId, queue_key: queueKey, picks: 1 })
+      .onConflict((oc) => oc.columns(['organization_id', 'queue_key']).doUpdateSet({ picks: sql`round_robin_queues.picks + 1`, updated_at: sql`now()` }))
+      .returning('picks')
+      .executeTakeFirstOrThrow()
+    const picked = existing[(Number(moved.picks) - 1) % existing.length] as string
+    await trx.insertInto('round_robin_picks').values({ idempotency_key: key, organization_id: organizationId, policy_id: queueKey, user_id: picked }).execute()
+    return picked
+  })
+}
+
+/** Whom the next pick of a keyed queue would page, read without moving it. */
+async function keyedRoundRobinHead(db: Db, organizationId: string, queueKey: string, userIds: readonly string[]): Promise<string | null> {
+  const existing = await existingUserIds(db, organizationId, userIds)
+  if (existing.length === 0) return null
+  const queue = await db
+    .selectFrom('round_robin_queues')
+    .select('picks')
+    .where('organization_id', '=', organizationId)
+    .where('queue_key', '=', queueKey)
+    .executeTakeFirst()
+  return existing[Number(queue?.picks ?? 0) % existing.length] ?? null
 }
 
 /** The user a pick would page now, read without moving the queue; null when the head no longer exists. */

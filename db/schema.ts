@@ -1,8 +1,10 @@
 import type { ColumnType, Generated } from 'kysely'
 import type { HeartbeatTables } from './schema-heartbeats'
+import type { IncidentIoTables } from './schema-incident-io'
 import type { IngestionTables } from './schema-ingestion'
 import type { SchedulesTables } from './schema-schedules'
-import type { StepType } from '../workflows/core/steps'
+import type { Resolution } from '../workflows/core/lifecycle'
+import type { StepType } from '../workflows/oncall/steps'
 
 // Table types, declared once. Timestamps are read as PostgreSQL's text (microsecond precision, UTC session),
 // because OnCall's wire format keeps microseconds and a JS Date would drop them.
@@ -118,6 +120,8 @@ export interface AlertGroupsTable {
   silenced_at: NullableTimestamp
   silenced_until: NullableTimestamp
   lifecycle_version: ColumnType<number, number | undefined, number>
+  /** 'cancelled' or 'expired' when the escalation ended that way; null otherwise. */
+  resolution: ColumnType<Resolution | null, Resolution | null | undefined, Resolution | null>
   distinction: string | null
   is_maintenance: ColumnType<boolean, boolean | undefined, boolean>
   open_for_grouping: ColumnType<boolean, boolean | undefined, boolean>
@@ -265,6 +269,15 @@ export interface RoundRobinPicksTable {
   created_at: Timestamp
 }
 
+/** A round-robin queue kept by key (an incident.io path's level), not on a policy row. */
+export interface RoundRobinQueuesTable {
+  organization_id: string
+  queue_key: string
+  /** Picks made so far; stored as bigint, read as text by the driver. */
+  picks: ColumnType<string, string | number | undefined, string | number>
+  updated_at: ColumnType<string, string | undefined, string>
+}
+
 export interface IncidentsTable {
   pk: Generated<string>
   organization_id: string
@@ -285,7 +298,7 @@ export interface ChatPostsTable {
   delivered_at: NullableTimestamp
 }
 
-export interface Database extends SchedulesTables, IngestionTables, HeartbeatTables {
+export interface Database extends SchedulesTables, IngestionTables, HeartbeatTables, IncidentIoTables {
   organizations: OrganizationsTable
   teams: TeamsTable
   users: UsersTable
@@ -305,6 +318,7 @@ export interface Database extends SchedulesTables, IngestionTables, HeartbeatTab
   webhooks: WebhooksTable
   webhook_responses: WebhookResponsesTable
   round_robin_picks: RoundRobinPicksTable
+  round_robin_queues: RoundRobinQueuesTable
   incidents: IncidentsTable
   chat_posts: ChatPostsTable
 }

@@ -2,6 +2,7 @@ import { insertAlertGroup } from '../db/alert-groups.repo'
 import { loadChainSnapshot } from '../db/escalation-policies.repo'
 import { newPublicId } from '../db/ids'
 import { ensureDirectPagingIntegration } from '../db/integrations.repo'
+import type { EscalationProgram } from '../workflows/core/program'
 import type { AlertGroupRecord } from '../workflows/core/types'
 import { alertGroupWorkflowId } from '../workflows/messages'
 import type { Stack } from './stack'
@@ -34,6 +35,27 @@ export async function chainOf(
   return chain.body.id
 }
 
+/** A new alert group's record on the organization's direct-paging integration, written to the database. */
+async function newAlertGroup(stack: Stack, organizationId: string, routeId: string | null, title: string | undefined): Promise<AlertGroupRecord> {
+  const target = await ensureDirectPagingIntegration(stack.db, organizationId, null)
+  const id = newPublicId('I')
+  const record: AlertGroupRecord = {
+    id,
+    organizationId,
+    integrationId: target.integrationId,
+    routeId,
+    teamId: null,
+    title: title ?? `engine test ${id}`,
+    message: null,
+    sourceUrl: null,
+    workflowId: alertGroupWorkflowId(id),
+    createdAt: new Date().toISOString(),
+    firstAlert: { id: newPublicId('A'), payload: { test: true } },
+  }
+  await insertAlertGroup(stack.db, record)
+  return record
+}
+
 /** An alert group on the organization's direct-paging route, escalating along `chainId` (frozen now). */
 export async function escalate(
   stack: Stack,
@@ -43,27 +65,20 @@ export async function escalate(
 ): Promise<AlertGroupRecord> {
   const target = await ensureDirectPagingIntegration(stack.db, organizationId, null)
   await stack.db.updateTable('routes').set({ escalation_chain_id: chainId }).where('id', '=', target.routeId).execute()
-  const id = newPublicId('I')
-  const record: AlertGroupRecord = {
-    id,
-    organizationId,
-    integrationId: target.integrationId,
-    routeId: target.routeId,
-    teamId: null,
-    title: options.title ?? `engine test ${id}`,
-    message: null,
-    sourceUrl: null,
-    workflowId: alertGroupWorkflowId(id),
-    createdAt: new Date().toISOString(),
-    firstAlert: { id: newPublicId('A'), payload: { test: true } },
-  }
-  await insertAlertGroup(stack.db, record)
+  const record = await newAlertGroup(stack, organizationId, target.routeId, options.title)
   const escalation = chainId === null ? null : await loadChainSnapshot(stack.db, organizationId, chainId)
   await stack.escalations.client.workflow.start('alertGroupWorkflow', {
     taskQueue: stack.taskQueue,
     workflowId: record.workflowId,
     args: [{ alertGroup: record, createdBy: null, directPages: [], escalation, historyLimit: options.historyLimit }],
   })
+  return record
+}
+
+/** An alert group on the organization's direct-paging integration running `program` (as /v2 escalations do). */
+export async function escalateProgram(stack: Stack, organizationId: string, program: EscalationProgram): Promise<AlertGroupRecord> {
+  const record = await newAlertGroup(stack, organizationId, null, undefined)
+  await stack.escalations.start({ alertGroup: record, createdBy: null, directPages: [], escalation: null, program })
   return record
 }
 

@@ -1,6 +1,7 @@
 import { AlertGroupRun } from './alert-group-run'
-import type { AlertGroupRecord, ChainSnapshot } from './core/types'
-import { emptySettings } from './core/steps'
+import type { AlertGroupRecord } from './core/types'
+import type { ChainSnapshot } from './oncall/steps'
+import { emptySettings } from './oncall/steps'
 
 const createdAt = '2026-03-08T07:00:00.000Z'
 const group: AlertGroupRecord = {
@@ -68,4 +69,23 @@ test('continuing as new carries every counter', () => {
   expect(next.status(0)).toEqual(run.status(0))
   expect(next.prefix).toBe(run.prefix)
   expect(next.nextResponders().step).toBe('responders-2')
+})
+
+test('a state carried from a run that decided over OnCall steps (before programs) continues over its compiled program', () => {
+  const first = new AlertGroupRun({ alertGroup: group, createdBy: null, directPages: [], escalation: snapshot }, 'run-1', now)
+  const { program, ...rest } = first.escalation
+  const legacy = { ...rest, snapshot }
+  const carried = { ...first.continuation().carried!, escalation: legacy as never }
+  const resumed = new AlertGroupRun({ alertGroup: group, createdBy: null, directPages: [], escalation: null, carried }, 'run-2', now)
+  expect(resumed.escalation.program).toEqual(program)
+  expect(resumed.decideNow(now).commands.filter((c) => c.kind === 'notify')).toHaveLength(1)
+})
+
+test('a frozen program (an incident.io path) is what restarts run again; an OnCall chain restarts from its route', () => {
+  const path = new AlertGroupRun({ alertGroup: group, createdBy: null, directPages: [], escalation: null, program: { id: 'P1', name: 'p', nodes: [], whenExhausted: 'expire', priority: 'P1' } }, 'r', now)
+  expect(path.restartsFromRoute).toBe(false)
+  expect(path.frozenProgram?.id).toBe('P1')
+  expect(path.continuation().program?.id).toBe('P1')
+  const chain = new AlertGroupRun({ alertGroup: group, createdBy: null, directPages: [], escalation: snapshot }, 'r', now)
+  expect(chain.restartsFromRoute).toBe(true)
 })

@@ -1,7 +1,19 @@
-import { decide, onNewAlert, restartEscalation, startEscalation, type Decision, type EscalationState } from './core/escalation'
-import { applyAction, initialLifecycle, publicState, refusal, type LifecycleAction, type LifecycleState, type Refusal } from './core/lifecycle'
-import type { Actor, AlertGroupWorkflowInput, ChainSnapshot, NewAlert } from './core/types'
-import type { EscalationStatus } from './messages'
+import { decide, escalateNow, onNewAlert, restartEscalation, startEscalation, type Decision, type EscalationState } from './core/escalation'
+import {
+  applyAction,
+  escalateNowRefusal,
+  initialLifecycle,
+  publicState,
+  refusal,
+  type LifecycleAction,
+  type LifecycleState,
+  type Refusal,
+} from './core/lifecycle'
+import type { EscalationProgram } from './core/program'
+import type { Actor, NewAlert } from './core/types'
+import type { AlertGroupWorkflowInput, EscalationStatus } from './messages'
+import { compileChain } from './oncall/compile'
+import type { ChainSnapshot } from './oncall/steps'
 
 // The state of one alert group's run and the rules that change it, as a plain class: no Temporal calls, no I/O.
 // The workflow wires its handlers to these methods and carries out what they return.
@@ -80,7 +92,7 @@ export class AlertGroupRun {
       carried?.lifecycle ?? (input.reopen ? { ...initialLifecycle, resolvedAt: input.reopen.resolvedAt, resolvedBy: { kind: 'system' } } : initialLifecycle)
     // Deadlines count from when the alert group was created, so a slow first workflow task delays nothing after it.
     const createdAt = Math.min(Date.parse(alertGroup.createdAt), now.getTime())
-    this.escalation = carried?.escalation ?? startEscalation(input.escalation ?? null, new Date(createdAt))
+    this.escalation = carried?.escalation ? upgradeState(carried.escalation) : startEscalation(this.frozenProgram ?? compileChain(input.escalation ?? null), new Date(createdAt))
     this.actionCount = carried?.actionCount ?? input.reopen?.lifecycleVersion ?? 0
     this.pageCount = carried?.pageCount ?? 0
     this.notificationsSent = carried?.notificationsSent ?? 0
@@ -93,6 +105,16 @@ export class AlertGroupRun {
 
   get alertGroup() {
     return this.input.alertGroup
+  }
+
+  /** The program the caller compiled (an incident.io path, a page to users): restarts run it again. */
+  get frozenProgram(): EscalationProgram | null {
+    return this.input.program ?? null
+  }
+
+  /** Whether a restart reads the route's current chain (OnCall) rather than running the frozen program again. */
+  get restartsFromRoute(): boolean {
+    return !this.input.program
   }
 
   get resolved(): boolean {
@@ -117,7 +139,7 @@ export class AlertGroupRun {
     this.actionCount += 1
     this.changes += 1
     if (action === 'unacknowledge' || action === 'unsilence') this.restartPending = true
-    if (action === 'unresolve') this.escalation = startEscalation(this.escalation.snapshot, new Date(at))
+    if (action === 'unresolve') this.escalation = startEscalation(this.escalation.program, new Date(at))
     return {
       action,
       actor,
@@ -139,6 +161,17 @@ export class AlertGroupRun {
     this.alertTimes.push(receivedAt)
     if (this.alertTimes.length > RECENT_ALERTS) this.alertTimes.shift()
     this.escalation = onNewAlert(this.escalation, now)
+    this.changes += 1
+  }
+
+  /** Why a nack is refused now, or null. */
+  escalateNowRefusal(): Refusal | null {
+    return escalateNowRefusal(this.lifecycle)
+  }
+
+  /** Nack: the pending wait ends now, so the next node runs at once. */
+  escalateNow(now: Date): void {
+    this.escalation = escalateNow(this.escalation, now)
     this.changes += 1
   }
 
@@ -168,8 +201,8 @@ export class AlertGroupRun {
     return true
   }
 
-  /** A restart (un-ack, unsilence, end of a silence) on a fresh snapshot of the route's chain. */
-  restartOn(fresh: ChainSnapshot | null, now: Date): void {
+  /** A restart (un-ack, unsilence, end of a silence) on a fresh program: the route's chain now, or the frozen one. */
+  restartOn(fresh: EscalationProgram | null, now: Date): void {
     this.escalation = restartEscalation(this.escalation, fresh, now)
   }
 
@@ -191,7 +224,7 @@ export class AlertGroupRun {
 
   status(pendingNotifications: number): EscalationStatus {
     const { escalation } = this
-    const step = escalation.snapshot?.steps[escalation.nextIndex]
+    const node = escalation.program?.nodes[escalation.nextIndex]
     return {
       alertGroupId: this.alertGroup.id,
       state: publicState(this.lifecycle),
@@ -199,8 +232,8 @@ export class AlertGroupRun {
       notificationsSent: this.notificationsSent,
       pendingNotifications,
       alertsCount: this.alertsCount,
-      chainId: escalation.snapshot?.chainId ?? null,
-      currentStep: step && !escalation.finished ? { index: escalation.nextIndex, policyId: step.policyId, type: step.type } : null,
+      chainId: escalation.program?.id ?? null,
+      currentStep: node && !escalation.finished ? { index: escalation.nextIndex, policyId: node.ref.id, type: node.ref.type } : null,
       nextWakeAt: this.nextWakeAt,
       paused: escalation.paused,
       finished: escalation.finished,
@@ -216,7 +249,8 @@ export class AlertGroupRun {
       alertGroup: this.alertGroup,
       createdBy: this.input.createdBy,
       directPages: [],
-      escalation: this.escalation.snapshot,
+      escalation: null,
+      program: this.input.program ?? null,
       historyLimit: this.input.historyLimit,
       carried: {
         prefix: this.prefix,
@@ -232,4 +266,11 @@ export class AlertGroupRun {
       },
     }
   }
+}
+
+/** A state carried from a run that decided over OnCall's steps (before programs): the same state over its program. */
+function upgradeState(state: EscalationState | (Omit<EscalationState, 'program'> & { snapshot: ChainSnapshot | null })): EscalationState {
+  if ('program' in state) return state
+  const { snapshot, ...rest } = state
+  return { ...rest, program: compileChain(snapshot) }
 }

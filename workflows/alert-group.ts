@@ -9,13 +9,15 @@ import {
   workflowInfo,
 } from '@temporalio/workflow'
 import { AlertGroupRun, type AlertGroupWorkflowArgs } from './alert-group-run'
-import type { LifecycleAction, Refusal } from './core/lifecycle'
+import { isNoOp, type LifecycleAction, type Refusal } from './core/lifecycle'
 import type { ActionRequest, Actor, AddRespondersRequest } from './core/types'
 import { loadRouteSnapshot, recordAlertGroupCreated, RunEffects } from './effects'
 import {
   ACTION_REFUSED,
   acknowledgeUpdate,
   addRespondersUpdate,
+  cancelUpdate,
+  escalateNowUpdate,
   escalationStatusQuery,
   newAlertSignal,
   resolveUpdate,
@@ -24,6 +26,7 @@ import {
   unresolveUpdate,
   unsilenceUpdate,
 } from './messages'
+import { compileChain } from './oncall/compile'
 import { AlertGroupStateKey, EscalationChainIdKey } from './search-attributes'
 
 export type { AlertGroupWorkflowOptions, CarriedState } from './alert-group-run'
@@ -76,6 +79,19 @@ export async function alertGroupWorkflow(input: AlertGroupWorkflowArgs): Promise
       },
     },
   )
+  setHandler(
+    cancelUpdate,
+    async ({ actor }) => {
+      if (!isNoOp(run.lifecycle, 'cancel')) await act('cancel', actor)
+    },
+    { validator: validate('cancel') },
+  )
+  setHandler(escalateNowUpdate, () => run.escalateNow(new Date()), {
+    validator: (_request: ActionRequest) => {
+      const refused = run.escalateNowRefusal()
+      if (refused !== null) throw refuse(refused)
+    },
+  })
   setHandler(newAlertSignal, (alert) => run.addAlert(alert, new Date()))
   setHandler(escalationStatusQuery, () => run.status(effects.inFlight.size))
 
@@ -85,8 +101,8 @@ export async function alertGroupWorkflow(input: AlertGroupWorkflowArgs): Promise
   } else if (!carried) {
     await recordAlertGroupCreated({ group: alertGroup, createdBy: input.createdBy })
     effects.page(input.directPages, 'direct-page', `${alertGroup.workflowId}:direct-page`)
-    if (run.escalation.snapshot) {
-      upsertSearchAttributes([{ key: EscalationChainIdKey, value: run.escalation.snapshot.chainId }])
+    if (run.escalation.program) {
+      upsertSearchAttributes([{ key: EscalationChainIdKey, value: run.escalation.program.id }])
       if (effects.lifecycleWebhooksOn()) effects.fireLifecycleWebhooks('alert group created', `${run.prefix}:created`)
     }
   }
@@ -100,9 +116,13 @@ export async function alertGroupWorkflow(input: AlertGroupWorkflowArgs): Promise
     }
 
     if (run.takeRestart()) {
-      const fresh = await loadRouteSnapshot({ organizationId: alertGroup.organizationId, routeId: alertGroup.routeId })
-      run.restartOn(fresh, new Date())
-      if (fresh) upsertSearchAttributes([{ key: EscalationChainIdKey, value: fresh.chainId }])
+      if (run.restartsFromRoute) {
+        const fresh = compileChain(await loadRouteSnapshot({ organizationId: alertGroup.organizationId, routeId: alertGroup.routeId }))
+        run.restartOn(fresh, new Date())
+        if (fresh) upsertSearchAttributes([{ key: EscalationChainIdKey, value: fresh.id }])
+      } else {
+        run.restartOn(run.frozenProgram, new Date())
+      }
       continue
     }
     run.nextWakeAt = null

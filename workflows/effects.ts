@@ -3,6 +3,7 @@ import type { Activities } from '../activities'
 import type { StepDue } from '../activities/metrics'
 import type { AlertGroupRun, AppliedAction } from './alert-group-run'
 import type { Command } from './core/escalation'
+import { refusal } from './core/lifecycle'
 import { publicState } from './core/lifecycle'
 import type { DirectPage } from './core/types'
 
@@ -44,8 +45,8 @@ export class RunEffects {
 
   constructor(
     private readonly run: AlertGroupRun,
-    /** Applies an action decided by the engine itself (the `resolve` step) exactly as an update would. */
-    private readonly act: (action: 'resolve', actor: { kind: 'system' }) => Promise<void>,
+    /** Applies an action decided by the engine itself (the `resolve` node, expiry) exactly as an update would. */
+    private readonly act: (action: 'resolve' | 'expire', actor: { kind: 'system' }) => Promise<void>,
   ) {}
 
   private get org() {
@@ -157,7 +158,7 @@ export class RunEffects {
       // Timeline entries carry the decision's time (1 ms apart, in order), not the time their activity ran.
       const at = new Date(decidedAt + index).toISOString()
       const effect = this.effects[command.kind] as (command: Command, at: string) => Promise<void>
-      if (inBackground && command.kind !== 'resolve') this.background(effect(command, at))
+      if (inBackground && command.kind !== 'resolve' && command.kind !== 'expire') this.background(effect(command, at))
       else await effect(command, at)
     }
   }
@@ -173,7 +174,8 @@ export class RunEffects {
 
   private stepInfo(command: Command): Record<string, unknown> {
     const step = command.step
-    return step ? { step_index: step.index, policy_id: step.policyId, step_type: step.type } : {}
+    // `policy_id` is OnCall's name for the step; for an incident.io path it holds the node's id.
+    return step ? { step_index: step.index, policy_id: step.id, step_type: step.type } : {}
   }
 
   /** The effect of each command kind of the step program. */
@@ -190,16 +192,28 @@ export class RunEffects {
       })
     },
     notify: async (command, at) => {
-      const recipients = await resolveRecipients({ organizationId: this.org, source: command.source, stepKey: command.stepKey, ...this.stepDue(command) })
-      await this.timeline(command, at, recipients.userIds.length ? 'step_triggered' : 'step_skipped', {
+      // One resolution per target, in order; a user reached by two targets is paged once, important if either is.
+      const paged = new Map<string, boolean>()
+      const details: Record<string, unknown> = {}
+      const emptyReasons: string[] = []
+      for (const target of command.targets) {
+        const recipients = await resolveRecipients({ organizationId: this.org, source: target.source, stepKey: command.stepKey, ...this.stepDue(command) })
+        for (const userId of recipients.userIds) paged.set(userId, (paged.get(userId) ?? false) || target.important)
+        Object.assign(details, recipients.detail ?? {})
+        if (recipients.emptyReason) emptyReasons.push(recipients.emptyReason)
+      }
+      const userIds = [...paged.keys()]
+      const important = command.targets.some((t) => t.important)
+      await this.timeline(command, at, userIds.length ? 'step_triggered' : 'step_skipped', {
         ...this.stepInfo(command),
-        user_ids: recipients.userIds,
-        ...(recipients.detail ?? {}),
-        ...(recipients.emptyReason ? { reason: recipients.emptyReason } : {}),
+        user_ids: userIds,
+        important,
+        ...details,
+        ...(userIds.length === 0 && emptyReasons.length > 0 ? { reason: emptyReasons.join('; ') } : {}),
       })
       this.page(
-        recipients.userIds.map((userId) => ({ userId, important: command.important })),
-        `policy:${command.step.policyId}`,
+        userIds.map((userId) => ({ userId, important: paged.get(userId) ?? false })),
+        `policy:${command.step.id}`,
         command.stepKey,
         this.stepDue(command).stepDue,
       )
@@ -238,16 +252,21 @@ export class RunEffects {
         alertGroupId: alertGroup.id,
         text: `Alert group ${alertGroup.id}: ${alertGroup.title ?? 'untitled'} needs attention`,
         idempotencyKey: command.stepKey,
+        ...(command.channels.length > 0 ? { channels: command.channels } : {}),
         ...this.stepDue(command),
       })
-      await this.timeline(command, at, posted.status === 'posted' ? 'channel_notified' : 'step_skipped', { ...this.stepInfo(command), ...posted })
+      await this.timeline(command, at, posted.status === 'posted' ? 'channel_notified' : 'step_skipped', {
+        ...this.stepInfo(command),
+        ...(command.channels.length > 0 ? { channels: command.channels } : {}),
+        ...posted,
+      })
     },
     declare_incident: async (command, at) => {
       const { declared } = await declareIncident({
         organizationId: this.org,
         alertGroupId: this.run.alertGroup.id,
         severity: command.severity,
-        policyId: command.step.policyId,
+        policyId: command.step.id,
         idempotencyKey: command.stepKey,
         ...this.stepDue(command),
       })
@@ -259,6 +278,9 @@ export class RunEffects {
     },
     resolve: async () => {
       if (!this.run.resolved) await this.act('resolve', { kind: 'system' })
+    },
+    expire: async () => {
+      if (refusal(this.run.lifecycle, 'expire') === null) await this.act('expire', { kind: 'system' })
     },
   }
 }

@@ -1,8 +1,24 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow'
 import type { LifecycleState, PublicState } from './core/lifecycle'
-import type { ActionRequest, AddRespondersRequest, NewAlert, SilenceRequest, StepType } from './core/types'
+import type { EscalationProgram } from './core/program'
+import type { ActionRequest, Actor, AddRespondersRequest, AlertGroupRecord, DirectPage, NewAlert, SilenceRequest } from './core/types'
+import type { ChainSnapshot } from './oncall/steps'
 
 // @NOTE Message names are part of the contract with running workflows and ops scripts: never rename them.
+
+export interface AlertGroupWorkflowInput {
+  readonly alertGroup: AlertGroupRecord
+  /** Who created it (the paging user), or null for an alert from an integration. */
+  readonly createdBy: Actor | null
+  readonly directPages: readonly DirectPage[]
+  /** The route's OnCall chain, frozen by the caller when the group is created; null or absent when nothing escalates. */
+  readonly escalation?: ChainSnapshot | null
+  /**
+   * A program compiled by the caller (an incident.io path or a page to users). It is frozen for the whole
+   * escalation: restarts run it again instead of reading the route's chain.
+   */
+  readonly program?: EscalationProgram | null
+}
 
 /** Updates, not signals: the caller learns at once whether OnCall's rules refuse the action. */
 export const acknowledgeUpdate = defineUpdate<void, [ActionRequest]>('acknowledge')
@@ -14,6 +30,10 @@ export const unsilenceUpdate = defineUpdate<void, [ActionRequest]>('unsilence')
 export const unresolveUpdate = defineUpdate<void, [ActionRequest]>('unresolve')
 /** More users paged on an open alert group (POST /api/v1/escalation/ with alert_group_id). */
 export const addRespondersUpdate = defineUpdate<void, [AddRespondersRequest]>('addResponders')
+/** Stop all paging for good (incident.io's cancel); cancelling a cancelled escalation changes nothing. */
+export const cancelUpdate = defineUpdate<void, [ActionRequest]>('cancel')
+/** Nack: whoever was paged can't take it, so the pending wait ends and the next node runs now. */
+export const escalateNowUpdate = defineUpdate<void, [ActionRequest]>('escalateNow')
 
 /** A signal, not an update: ingestion must not wait for (or depend on) a live worker to accept an alert. */
 export const newAlertSignal = defineSignal<[NewAlert]>('newAlert')
@@ -28,7 +48,7 @@ export interface EscalationStatus {
   readonly alertsCount: number
   readonly chainId: string | null
   /** The step that runs next (or is paused on), null when the escalation has ended. */
-  readonly currentStep: { readonly index: number; readonly policyId: string; readonly type: StepType } | null
+  readonly currentStep: { readonly index: number; readonly policyId: string; readonly type: string } | null
   /** When the workflow wakes up next for a step (ISO), null when it waits only for events. */
   readonly nextWakeAt: string | null
   readonly paused: boolean

@@ -12,6 +12,7 @@ import { refuseNullCharacters } from './oncall/null-characters'
 import { alertGroupsRouter } from './oncall/routes/alert-groups'
 import { escalationRouter } from './oncall/routes/escalation'
 import { escalationChainOnCallRouter } from './oncall/routes/escalation-chain-oncall'
+import { escalationChainSimulateRouter } from './oncall/routes/escalation-chain-simulate'
 import { escalationChainsRouter } from './oncall/routes/escalation-chains'
 import { escalationPoliciesRouter } from './oncall/routes/escalation-policies'
 import { onCallShiftsRouter } from './oncall/routes/on-call-shifts'
@@ -24,6 +25,7 @@ import { alertsRouter } from './oncall/routes/alerts'
 import { integrationsRouter } from './oncall/routes/integrations'
 import { routesRouter } from './oncall/routes/routes'
 import { ingestionRouter } from '../ingest/router'
+import { v2Router } from './incident-io/router'
 
 // Large enough for any real page request; OnCall clients never send more.
 const JSON_BODY_LIMIT = '1mb'
@@ -94,12 +96,15 @@ export function createApp(deps: ApiDeps): Express {
   // schedules issue: on-call shifts and on-call views mount here
   api.use(onCallShiftsRouter(deps))
   api.use(escalationChainOnCallRouter(deps))
+  api.use(escalationChainSimulateRouter(deps))
   // ingestion issue: integrations, routes and alerts mount here
   api.use(integrationsRouter(deps))
   api.use(routesRouter(deps))
   api.use(alertsRouter(deps))
   api.use((_req, res) => void res.status(404).json({ detail: 'Not found.' }))
   app.use('/api/v1', api)
+  // incident.io's API: its own auth, rate limits, errors and 404s.
+  app.use('/v2', v2Router(deps))
   // Alert ingestion: outside /api/v1, no auth header (the token in the URL is the secret).
   app.use(ingestionRouter(deps.db, { logger: deps.logger, escalations: deps.escalations, metrics, ...deps.ingestion }))
 

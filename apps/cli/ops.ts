@@ -1,16 +1,19 @@
 import { userInfo } from 'node:os'
 import { alertGroupRecordOf, getAlertGroupById, lifecycleOf, routeSnapshot } from '../../db/alert-groups.repo'
 import { createDb, type Db } from '../../db/connect'
-import { refusal, type LifecycleAction } from '../../workflows/core/lifecycle'
+import { alertGroupIdOfEscalation } from '../../db/escalations.repo'
+import { escalateNowRefusal, refusal } from '../../workflows/core/lifecycle'
 import type { Actor } from '../../workflows/core/types'
 import { loadConfig } from '../config'
 import { refusalText } from '../api/oncall/refusals'
-import { Escalations, type ActionOutcome } from '../escalations'
+import { Escalations, type ActionOutcome, type EscalationAction } from '../escalations'
 
 // Talks to Temporal directly, so an operator can act while the API is down (a worker must run). The workflow's
 // activities write the database, exactly as for an action through the API.
 
-const verbs: Record<string, LifecycleAction> = {
+type OpsAction = EscalationAction | 'unresolve'
+
+const verbs: Record<string, OpsAction> = {
   ack: 'acknowledge',
   acknowledge: 'acknowledge',
   unack: 'unacknowledge',
@@ -19,14 +22,20 @@ const verbs: Record<string, LifecycleAction> = {
   unresolve: 'unresolve',
   silence: 'silence',
   unsilence: 'unsilence',
+  cancel: 'cancel',
+  nack: 'escalate_now',
 }
-const usage = 'usage: npm run ops -- <ack|unack|resolve|unresolve|silence|unsilence> <alert_group_id> [seconds, for silence; -1 = forever]'
+const usage =
+  'usage: npm run ops -- <ack|unack|resolve|unresolve|silence|unsilence|cancel|nack> <alert_group_id | /v2 escalation id> [seconds, for silence; -1 = forever]'
+
+/** A /v2 escalation id (a ULID) names its alert group; OnCall's alert group ids start with I. */
+const ESCALATION_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/
 
 async function main(argv: string[]): Promise<number> {
-  const [verb, alertGroupId, seconds] = argv
+  const [verb, target, seconds] = argv
   const action = verb ? verbs[verb] : undefined
   const delay = seconds === undefined ? -1 : Number(seconds)
-  if (!action || !alertGroupId || !Number.isSafeInteger(delay) || delay < -1) {
+  if (!action || !target || !Number.isSafeInteger(delay) || delay < -1) {
     console.error(usage)
     return 2
   }
@@ -36,6 +45,11 @@ async function main(argv: string[]): Promise<number> {
   // The database is only needed to explain a refusal or to start an unresolved group over.
   const db = createDb(config.db.url, { max: 1 })
   try {
+    const alertGroupId = ESCALATION_ID.test(target) ? await alertGroupIdOfEscalation(db, target) : target
+    if (alertGroupId === undefined) {
+      console.error(`${target}: no such escalation`)
+      return 1
+    }
     const outcome: ActionOutcome | { kind: 'missing' } =
       action === 'unresolve' ? await reopen(db, escalations, alertGroupId, actor) : await escalations.act(alertGroupId, action, actor, delay)
     if (outcome.kind === 'done') {
@@ -68,11 +82,12 @@ async function reopen(db: Db, escalations: Escalations, alertGroupId: string, ac
 }
 
 /** The escalation has ended (or never existed): the database, if reachable, says which. */
-async function explainClosed(db: Db, alertGroupId: string, action: LifecycleAction): Promise<string> {
+async function explainClosed(db: Db, alertGroupId: string, action: OpsAction): Promise<string> {
   try {
     const group = await getAlertGroupById(db, alertGroupId)
     if (!group) return 'no such alert group'
-    const refused = refusal(lifecycleOf(group), action, { maintenance: group.isMaintenance })
+    const stored = lifecycleOf(group)
+    const refused = action === 'escalate_now' ? escalateNowRefusal(stored) : refusal(stored, action, { maintenance: group.isMaintenance })
     return `refused: ${refused ? refusalText(refused) : 'its escalation has ended'}`
   } catch {
     return 'no running escalation (and the database is unreachable)'

@@ -51,7 +51,7 @@ export async function getAlertGroup(db: Db, organizationId: string, id: string):
 export async function actOnAlertGroup(
   deps: AlertGroupDeps,
   group: AlertGroup,
-  action: EscalationAction,
+  action: Exclude<EscalationAction, 'escalate_now'>,
   actor: Actor,
   delaySeconds?: number,
 ): Promise<void> {

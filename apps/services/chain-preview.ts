@@ -5,6 +5,7 @@ import { resolveRecipients, type RecipientShifts } from '../../db/recipients'
 import type { IcalOptions } from '../../db/schedule-ical'
 import { getSchedule } from '../../db/schedules.repo'
 import { simulate } from '../../workflows/core/simulate'
+import { compileChain } from '../../workflows/oncall/compile'
 import { ServiceError } from './errors'
 
 // Who a chain would page, computed by running the engine's own decide() over the chain's snapshot and resolving
@@ -20,22 +21,24 @@ export interface ChainOnCall {
 
 const none: ChainOnCall = { userIds: [], shifts: [] }
 
-async function snapshotOf(db: Db, organizationId: string, chainId: string) {
+async function programOf(db: Db, organizationId: string, chainId: string) {
   const snapshot = await loadChainSnapshot(db, organizationId, chainId)
   if (!snapshot) throw new ServiceError('not_found', `escalation chain ${chainId} not found`)
-  return snapshot
+  return compileChain(snapshot)
 }
 
 /** Everyone the chain pages at `now`: the steps the engine's first decision fires together. */
 export async function currentOnCall(db: Db, organizationId: string, chainId: string, now: Date, ical: IcalOptions): Promise<ChainOnCall> {
-  const [first] = simulate(await snapshotOf(db, organizationId, chainId), now, { maxDecisions: 1 })
+  const [first] = simulate(await programOf(db, organizationId, chainId), now, { maxDecisions: 1 })
   const userIds: string[] = []
   const shifts: RecipientShifts[] = []
   for (const command of first?.commands ?? []) {
     if (command.kind !== 'notify') continue
-    const found = await resolveRecipients(db, organizationId, command.source, { now, roundRobin: { mode: 'peek' }, ical })
-    for (const id of found.userIds) if (!userIds.includes(id)) userIds.push(id)
-    if (found.shifts && found.userIds.length > 0) shifts.push(found.shifts)
+    for (const { source } of command.targets) {
+      const found = await resolveRecipients(db, organizationId, source, { now, roundRobin: { mode: 'peek' }, ical })
+      for (const id of found.userIds) if (!userIds.includes(id)) userIds.push(id)
+      if (found.shifts && found.userIds.length > 0) shifts.push(found.shifts)
+    }
   }
   return { userIds, shifts }
 }
@@ -53,10 +56,11 @@ export async function adjacentOnCall(
   which: 'previous' | 'next',
   ical: IcalOptions,
 ): Promise<ChainOnCall> {
-  const decisions = simulate(await snapshotOf(db, organizationId, chainId), now)
+  const decisions = simulate(await programOf(db, organizationId, chainId), now)
   const scheduleId = decisions
     .flatMap((d) => d.commands)
-    .map((c) => (c.kind === 'notify' && (c.source.kind === 'schedule' || c.source.kind === 'next_shift') ? c.source.scheduleId : null))
+    .flatMap((c) => (c.kind === 'notify' ? c.targets.map((t) => t.source) : []))
+    .map((source) => (source.kind === 'schedule' || source.kind === 'next_shift' ? source.scheduleId : null))
     .find((id) => id !== null)
   const schedule = scheduleId ? await getSchedule(db, organizationId, scheduleId) : undefined
   if (!schedule) return none

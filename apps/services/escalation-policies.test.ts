@@ -1,4 +1,4 @@
-import { emptySettings, type StepSettings, type StepType } from '../../workflows/core/steps'
+import { emptySettings, type StepSettings, type StepType } from '../../workflows/oncall/steps'
 import { settingsOfNewStep, stepAfterChange } from './escalation-policies'
 
 const step = (type: StepType, settings: Partial<StepSettings>) => ({ type, settings: { ...emptySettings(), ...settings } })

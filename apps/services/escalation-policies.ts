@@ -16,7 +16,7 @@ import {
   type StepField,
   type StepSettings,
   type StepType,
-} from '../../workflows/core/steps'
+} from '../../workflows/oncall/steps'
 import { ServiceError } from './errors'
 
 export type { EscalationPolicy }

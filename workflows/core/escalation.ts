@@ -1,54 +1,45 @@
+import { describeLocal, isWithinHours } from './working-hours'
+import { unreachable, type ChannelTarget, type Condition, type EscalationProgram, type NodeRef, type PageTarget, type UserSource } from './program'
 import { windowOpensAt } from './time-window'
-import { DEFAULT_WAIT_SECONDS, MAX_REPEATS_PER_STEP, unreachable } from './steps'
-import type { ChainSnapshot, StepSnapshot } from './types'
 
-// The escalation program: from (snapshot, state, now, alert times) decide which steps fire now, what they
-// do, and when to wake up. Pure and deterministic; the workflow only carries the decision out.
-
+// The decision: from (program, state, now, alert times) decide which nodes fire now, what they do, and when to
+// wake up. Pure and deterministic; the workflow only carries the decision out.
 
 /** Where a running escalation is. Carried across continue-as-new, so plain data only. */
 export interface EscalationState {
-  readonly snapshot: ChainSnapshot | null
-  /** Index of the next step to run. */
+  readonly program: EscalationProgram | null
+  /** Index of the next node to run. */
   readonly nextIndex: number
-  /** ISO instant the next step is due: deadlines chain from the (re)start, so lateness never accumulates. */
+  /** ISO instant the next node is due: deadlines chain from the (re)start, so lateness never accumulates. */
   readonly dueAt: string
-  /** Times each repeat step (by index) has sent the chain back to the top. */
+  /** Times each repeat node (by index) has sent the escalation back. */
   readonly repeats: Readonly<Record<number, number>>
-  /** Waiting at `nextIndex` (notify_if_num_alerts_in_window) until a new alert arrives. */
+  /** Waiting at `nextIndex` (pause_for_alerts) until a new alert arrives. */
   readonly paused: boolean
   readonly finished: boolean
-  /** Steps executed so far in this escalation: with the run's prefix, the idempotency key of each effect. */
+  /** Nodes executed so far in this escalation: with the run's prefix, the idempotency key of each effect. */
   readonly executed: number
 }
 
-export type UserSource =
-  | { readonly kind: 'users'; readonly userIds: readonly string[] }
-  | { readonly kind: 'round_robin'; readonly policyId: string; readonly userIds: readonly string[] }
-  | { readonly kind: 'schedule'; readonly scheduleId: string }
-  | { readonly kind: 'next_shift'; readonly scheduleId: string }
-  | { readonly kind: 'team'; readonly teamId: string }
-  | { readonly kind: 'user_group'; readonly userGroupId: string }
+export type { UserSource }
 
 /**
- * What a step asks the workflow to do; `stepKey` makes every effect idempotent per (escalation, step), `dueAt` is
- * the instant the step was due (what the lateness of its effect is measured against).
+ * What a node asks the workflow to do; `stepKey` makes every effect idempotent per (escalation, node run), `dueAt`
+ * is the instant the node was due (what the lateness of its effect is measured against).
  */
 export type Command = StepCommand & { readonly dueAt: string }
 
 type StepCommand =
-  | { readonly kind: 'notify'; readonly stepKey: string; readonly step: StepRef; readonly source: UserSource; readonly important: boolean }
-  | { readonly kind: 'webhook'; readonly stepKey: string; readonly step: StepRef; readonly webhookId: string }
-  | { readonly kind: 'notify_channel'; readonly stepKey: string; readonly step: StepRef }
-  | { readonly kind: 'declare_incident'; readonly stepKey: string; readonly step: StepRef; readonly severity: string }
-  | { readonly kind: 'resolve'; readonly stepKey: string; readonly step: StepRef }
-  | { readonly kind: 'log'; readonly stepKey: string; readonly step: StepRef | null; readonly event: TimelineKind; readonly detail: Readonly<Record<string, unknown>> }
+  | { readonly kind: 'notify'; readonly stepKey: string; readonly step: NodeRef; readonly targets: readonly PageTarget[] }
+  | { readonly kind: 'webhook'; readonly stepKey: string; readonly step: NodeRef; readonly webhookId: string }
+  | { readonly kind: 'notify_channel'; readonly stepKey: string; readonly step: NodeRef; readonly channels: readonly ChannelTarget[] }
+  | { readonly kind: 'declare_incident'; readonly stepKey: string; readonly step: NodeRef; readonly severity: string }
+  | { readonly kind: 'resolve'; readonly stepKey: string; readonly step: NodeRef }
+  /** The program ran out with nobody acknowledging, and it ends as expired. */
+  | { readonly kind: 'expire'; readonly stepKey: string; readonly step: null }
+  | { readonly kind: 'log'; readonly stepKey: string; readonly step: NodeRef | null; readonly event: TimelineKind; readonly detail: Readonly<Record<string, unknown>> }
 
-export interface StepRef {
-  readonly index: number
-  readonly policyId: string
-  readonly type: StepSnapshot['type']
-}
+export type CommandKind = Command['kind']
 
 export type TimelineKind =
   | 'step_triggered'
@@ -65,27 +56,30 @@ export interface Decision {
   readonly wakeAt: string | null
 }
 
-/** A fresh escalation over `snapshot`, starting at `now`. */
-export function startEscalation(snapshot: ChainSnapshot | null, now: Date): EscalationState {
+/** A fresh escalation over `program`, starting at `now`. */
+export function startEscalation(program: EscalationProgram | null, now: Date): EscalationState {
   return {
-    snapshot,
+    program,
     nextIndex: 0,
     dueAt: now.toISOString(),
     repeats: {},
     paused: false,
-    finished: snapshot === null,
+    finished: program === null,
     executed: 0,
   }
 }
 
 /**
- * A restart (un-ack, unsilence, end of a silence, unresolve) takes a fresh snapshot and starts from step 1,
- * except a paused escalation, which resumes at its paused step (OnCall's start_escalation_if_needed).
+ * A restart (un-ack, unsilence, end of a silence, unresolve) takes a fresh program and starts from its first node,
+ * except a paused escalation, which resumes at its paused node (OnCall's start_escalation_if_needed).
  */
-export function restartEscalation(previous: EscalationState, freshSnapshot: ChainSnapshot | null, now: Date): EscalationState {
+export function restartEscalation(previous: EscalationState, freshProgram: EscalationProgram | null, now: Date): EscalationState {
   if (previous.paused && !previous.finished) return { ...previous, dueAt: now.toISOString() }
-  return { ...startEscalation(freshSnapshot, now), executed: previous.executed }
+  return { ...startEscalation(freshProgram, now), executed: previous.executed }
 }
+
+/** More nodes than any real chain or path runs at one instant (OnCall repeats a chain of steps five times). */
+export const MAX_NODES_PER_DECISION = 10_000
 
 /** Alert arrival instants (ISO), oldest first; only the newest ones matter for any window. */
 export type AlertTimes = readonly string[]
@@ -98,10 +92,35 @@ export function alertsInWindow(alertTimes: AlertTimes, minutes: number): number 
   return alertTimes.filter((t) => Date.parse(t) >= from).length
 }
 
-/** Runs every step that is due at `now`, in order, until a wait, a window, a pause or the end. */
+/** Whether `condition` holds at `at`, and in words why (what the dry run and the timeline show). */
+export function judge(condition: Condition, at: Date, priority: string | null): { holds: boolean; why: string } {
+  switch (condition.kind) {
+    case 'within_hours': {
+      const holds = isWithinHours(condition.hours, at)
+      return { holds, why: `${describeLocal(condition.hours, at)} is ${holds ? 'inside' : 'outside'} working hours ${condition.label}` }
+    }
+    case 'priority_in': {
+      const holds = priority !== null && condition.names.includes(priority)
+      return { holds, why: `priority ${priority ?? '(none)'} is ${holds ? '' : 'not '}one of ${condition.names.join(', ')}` }
+    }
+    case 'not': {
+      const inner = judge(condition.condition, at, priority)
+      return { holds: !inner.holds, why: inner.why }
+    }
+    case 'all': {
+      const judged = condition.conditions.map((c) => judge(c, at, priority))
+      return { holds: judged.every((j) => j.holds), why: judged.map((j) => j.why).join('; ') }
+    }
+    default:
+      return unreachable(condition)
+  }
+}
+
+/** Runs every node that is due at `now`, in order, until a wait, a window, a pause or the end. */
 export function decide(state: EscalationState, now: Date, alertTimes: AlertTimes, keyPrefix: string): Decision {
   const commands: Command[] = []
-  const steps = state.snapshot?.steps ?? []
+  const program = state.program
+  const nodes = program?.nodes ?? []
   let { nextIndex, executed } = state
   let due = Date.parse(state.dueAt)
   const emit = (command: StepCommand) => commands.push({ ...command, dueAt: new Date(due).toISOString() })
@@ -111,18 +130,26 @@ export function decide(state: EscalationState, now: Date, alertTimes: AlertTimes
 
   const finish = (): Decision => {
     emit({ kind: 'log', stepKey: `${keyPrefix}:finished`, step: null, event: 'escalation_finished', detail: {} })
+    if (program?.whenExhausted === 'expire') emit({ kind: 'expire', stepKey: `${keyPrefix}:expired`, step: null })
     return { state: { ...state, nextIndex, dueAt: new Date(due).toISOString(), repeats, paused: false, finished: true, executed }, commands, wakeAt: null }
   }
   if (state.finished) return { state, commands, wakeAt: null }
 
-  // Each pass through the loop executes one step; repeats are bounded, so this terminates.
+  // Each pass through the loop executes one node; jumps and branches go forward and repeats are bounded, so this
+  // terminates. Nested repeats that wait for nothing could still multiply into millions of nodes in one decision:
+  // past MAX_NODES_PER_DECISION the escalation stops, as a loop that never waits has nothing left to offer.
+  let budget = MAX_NODES_PER_DECISION
   for (;;) {
+    if (--budget < 0) {
+      emit({ kind: 'log', stepKey: `${keyPrefix}:${executed}`, step: null, event: 'step_skipped', detail: { reason: `${MAX_NODES_PER_DECISION} nodes ran without waiting: the escalation stops here` } })
+      return finish()
+    }
     if (due > nowMs) {
       return { state: { ...state, nextIndex, dueAt: new Date(due).toISOString(), repeats, paused, executed }, commands, wakeAt: new Date(due).toISOString() }
     }
-    const step = steps[nextIndex]
-    if (!step) return finish()
-    const ref: StepRef = { index: nextIndex, policyId: step.policyId, type: step.type }
+    const node = nodes[nextIndex]
+    if (!node) return finish()
+    const ref = node.ref
     const stepKey = `${keyPrefix}:${executed}`
     const log = (event: TimelineKind, detail: Record<string, unknown> = {}) =>
       emit({ kind: 'log', stepKey, step: ref, event, detail })
@@ -130,102 +157,82 @@ export function decide(state: EscalationState, now: Date, alertTimes: AlertTimes
     executed += 1
     nextIndex += 1
 
-    switch (step.type) {
-      case 'wait': {
-        const seconds = step.durationSeconds ?? DEFAULT_WAIT_SECONDS
-        if (step.durationSeconds === null) skip('wait step is not configured: default delay is 5 minutes')
-        else log('step_triggered', { duration: seconds })
-        due += seconds * 1000
+    switch (node.kind) {
+      case 'wait':
+        if (node.unconfigured !== undefined) skip(node.unconfigured)
+        else log('step_triggered', { duration: node.seconds })
+        due += node.seconds * 1000
         break
-      }
-      case 'notify_persons':
-        if (step.userIds.length === 0) skip('no users to notify')
-        else emit({ kind: 'notify', stepKey, step: ref, source: { kind: 'users', userIds: step.userIds }, important: step.important })
+      case 'page':
+        emit({ kind: 'notify', stepKey, step: ref, targets: node.targets })
         break
-      case 'notify_person_next_each_time':
-        if (step.userIds.length === 0) skip('the round-robin queue has no users')
-        else {
-          const source: UserSource = { kind: 'round_robin', policyId: step.policyId, userIds: step.userIds }
-          emit({ kind: 'notify', stepKey, step: ref, source, important: step.important })
-        }
+      case 'webhook':
+        emit({ kind: 'webhook', stepKey, step: ref, webhookId: node.webhookId })
         break
-      case 'notify_on_call_from_schedule':
-      case 'notify_next_on_call_from_schedule':
-        if (step.scheduleId === null) skip('no schedule is configured')
-        else {
-          const kind = step.type === 'notify_on_call_from_schedule' ? 'schedule' : 'next_shift'
-          emit({ kind: 'notify', stepKey, step: ref, source: { kind, scheduleId: step.scheduleId }, important: step.important })
-        }
-        break
-      case 'notify_team_members':
-        if (step.teamId === null) skip('no team is configured')
-        else emit({ kind: 'notify', stepKey, step: ref, source: { kind: 'team', teamId: step.teamId }, important: step.important })
-        break
-      case 'notify_user_group':
-        if (step.userGroupId === null) skip('no user group is configured')
-        else {
-          const source: UserSource = { kind: 'user_group', userGroupId: step.userGroupId }
-          emit({ kind: 'notify', stepKey, step: ref, source, important: step.important })
-        }
-        break
-      case 'trigger_webhook':
-        if (step.webhookId === null) skip('no webhook is configured')
-        else emit({ kind: 'webhook', stepKey, step: ref, webhookId: step.webhookId })
-        break
-      case 'notify_whole_channel':
-        emit({ kind: 'notify_channel', stepKey, step: ref })
+      case 'notify_channel':
+        emit({ kind: 'notify_channel', stepKey, step: ref, channels: node.channels })
         break
       case 'declare_incident':
-        emit({ kind: 'declare_incident', stepKey, step: ref, severity: step.severity ?? 'pending' })
+        emit({ kind: 'declare_incident', stepKey, step: ref, severity: node.severity })
         break
       case 'resolve':
         emit({ kind: 'resolve', stepKey, step: ref })
         return finish()
-      case 'notify_if_time_from_to': {
-        if (step.timeFrom === null || step.timeTo === null) {
-          skip('the time window is not configured')
-          break
-        }
+      case 'skip':
+        skip(node.reason)
+        break
+      case 'hold':
+        // Finished without running out: nothing more is decided, and nothing expires.
+        log('escalation_waiting', { until: 'acknowledged' })
+        return { state: { ...state, nextIndex, dueAt: new Date(due).toISOString(), repeats, paused: false, finished: true, executed }, commands, wakeAt: null }
+      case 'wait_for_window': {
         // The window is judged at the later of the due time and now: a late wake-up never skips it.
         const judgedAt = new Date(Math.max(due, nowMs))
-        const opens = windowOpensAt(judgedAt, step.timeFrom, step.timeTo)
+        const opens = windowOpensAt(judgedAt, node.from, node.to)
         if (opens === null) log('step_triggered', { inside_window: true })
         else {
-          log('escalation_waiting', { until: opens.toISOString(), from: step.timeFrom, to: step.timeTo })
+          log('escalation_waiting', { until: opens.toISOString(), from: node.from, to: node.to })
           due = opens.getTime()
         }
         break
       }
-      case 'notify_if_num_alerts_in_window': {
-        if (step.numAlertsInWindow === null || step.numMinutesInWindow === null) {
-          skip('the alert-count window is not configured')
-          break
-        }
-        const count = alertsInWindow(alertTimes, step.numMinutesInWindow)
-        if (count > step.numAlertsInWindow) {
+      case 'pause_for_alerts': {
+        const count = alertsInWindow(alertTimes, node.minutes)
+        if (count > node.count) {
           log('step_triggered', { alerts_in_window: count })
           break
         }
-        // Paused on this very step: only a new alert (or a restart) re-evaluates it; no timer.
+        // Paused on this very node: only a new alert (or a restart) re-evaluates it; no timer.
         if (!state.paused || state.nextIndex !== ref.index) {
-          log('escalation_paused', { alerts_in_window: count, needed_more_than: step.numAlertsInWindow, minutes: step.numMinutesInWindow })
+          log('escalation_paused', { alerts_in_window: count, needed_more_than: node.count, minutes: node.minutes })
         }
         executed -= 1
         nextIndex = ref.index
         paused = true
         return { state: { ...state, nextIndex, dueAt: new Date(due).toISOString(), repeats, paused, executed }, commands, wakeAt: null }
       }
-      case 'repeat_escalation': {
+      case 'repeat': {
         const done = repeats[ref.index] ?? 0
-        if (done < MAX_REPEATS_PER_STEP) {
+        if (done < node.times) {
           repeats[ref.index] = done + 1
-          log('escalation_repeated', { repeat: done + 1, of: MAX_REPEATS_PER_STEP })
-          nextIndex = 0
+          log('escalation_repeated', { repeat: done + 1, of: node.times })
+          nextIndex = node.to
         }
         break
       }
+      case 'branch': {
+        // Judged, like a window, at the later of the due time and now.
+        const { holds, why } = judge(node.condition, new Date(Math.max(due, nowMs)), program?.priority ?? null)
+        log('step_triggered', { branch: holds ? 'then' : 'else', reason: why })
+        if (!holds) nextIndex = node.elseTo
+        break
+      }
+      case 'jump':
+        executed -= 1
+        nextIndex = node.to
+        break
       default:
-        return unreachable(step.type)
+        return unreachable(node)
     }
   }
 }
@@ -233,4 +240,13 @@ export function decide(state: EscalationState, now: Date, alertTimes: AlertTimes
 /** The escalation after a new alert: a paused escalation becomes due at once; others are unaffected. */
 export function onNewAlert(state: EscalationState, now: Date): EscalationState {
   return state.paused && !state.finished ? { ...state, dueAt: now.toISOString() } : state
+}
+
+/**
+ * Nack (someone can't take it): the pending wait ends now, so the next node runs at once. Nothing changes when
+ * the escalation is not waiting on a timer.
+ */
+export function escalateNow(state: EscalationState, now: Date): EscalationState {
+  if (state.finished || state.paused || Date.parse(state.dueAt) <= now.getTime()) return state
+  return { ...state, dueAt: now.toISOString() }
 }

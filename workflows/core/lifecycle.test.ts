@@ -1,4 +1,4 @@
-import { applyAction, initialLifecycle, publicState, refusal, type LifecycleAction, type LifecycleState, type RefusalCode } from './lifecycle'
+import { applyAction, escalateNowRefusal, initialLifecycle, isNoOp, publicState, refusal, type LifecycleAction, type LifecycleState, type RefusalCode } from './lifecycle'
 import type { Actor } from './types'
 
 const alice: Actor = { kind: 'user', userId: 'UALICE0000001', username: 'alice' }
@@ -63,4 +63,24 @@ describe('applyAction', () => {
     const unacked = applyAction(silencedThenAcked, { action: 'unacknowledge', actor: alice, at })
     expect(unacked).toMatchObject({ acknowledgedAt: null, silencedAt: null, silencedUntil: null })
   })
+})
+
+test('cancel ends an escalation as cancelled; a second cancel is allowed and changes nothing; an expired one refuses it', () => {
+  const system = { kind: 'system' } as const
+  const cancelled = applyAction(initialLifecycle, { action: 'cancel', actor: system, at })
+  expect(cancelled).toMatchObject({ resolvedAt: at, resolution: 'cancelled' })
+  expect(publicState(cancelled)).toBe('resolved')
+  expect(refusal(cancelled, 'cancel')).toBeNull()
+  expect(isNoOp(cancelled, 'cancel')).toBe(true)
+  expect(refusal(cancelled, 'acknowledge')).toEqual({ code: 'resolved', action: 'acknowledge' })
+
+  const expired = applyAction(initialLifecycle, { action: 'expire', actor: system, at })
+  expect(refusal(expired, 'cancel')).toEqual({ code: 'expired', action: 'cancel' })
+  expect(refusal(expired, 'acknowledge')).toEqual({ code: 'expired', action: 'acknowledge' })
+  expect(escalateNowRefusal(expired)).toEqual({ code: 'expired', action: 'escalate_now' })
+
+  expect(refusal(acked, 'expire')).toEqual({ code: 'acknowledged', action: 'expire' })
+  expect(escalateNowRefusal(acked)).toEqual({ code: 'acknowledged', action: 'escalate_now' })
+  expect(refusal(acked, 'cancel')).toBeNull()
+  expect(escalateNowRefusal(initialLifecycle)).toBeNull()
 })

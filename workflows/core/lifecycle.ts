@@ -9,9 +9,16 @@ export interface LifecycleState {
   readonly silencedAt: string | null
   /** ISO instant when a timed silence ends; null for none or for "forever". */
   readonly silencedUntil: string | null
+  /**
+   * How a resolved escalation ended when it was not simply resolved: cancelled (incident.io's cancel) or expired
+   * (the program ran out with nobody acknowledging). Absent in states recorded before it existed.
+   */
+  readonly resolution?: Resolution | null
 }
 
-export type LifecycleAction = 'acknowledge' | 'unacknowledge' | 'resolve' | 'unresolve' | 'silence' | 'unsilence'
+export type Resolution = 'cancelled' | 'expired'
+
+export type LifecycleAction = 'acknowledge' | 'unacknowledge' | 'resolve' | 'unresolve' | 'silence' | 'unsilence' | 'cancel' | 'expire'
 
 export type PublicState = 'firing' | 'acknowledged' | 'resolved' | 'silenced'
 
@@ -22,6 +29,7 @@ export const initialLifecycle: LifecycleState = Object.freeze({
   resolvedBy: null,
   silencedAt: null,
   silencedUntil: null,
+  resolution: null,
 })
 
 /** OnCall's precedence: resolved > acknowledged > silenced > firing. */
@@ -46,8 +54,12 @@ export type RefusalCode =
   | 'invalid_delay'
   /** Unresolve reached a run that is still ending: the caller may retry. */
   | 'still_finishing'
+  /** The escalation ran out with nobody acknowledging; it is over. */
+  | 'expired'
+  /** The escalation was cancelled; it is over. */
+  | 'cancelled'
 
-export type RefusedAction = LifecycleAction | 'add_responders'
+export type RefusedAction = LifecycleAction | 'add_responders' | 'escalate_now'
 
 export interface Refusal {
   readonly code: RefusalCode
@@ -68,9 +80,11 @@ function refusalCode(state: LifecycleState, action: LifecycleAction, maintenance
   const acked = state.acknowledgedAt !== null
   const resolved = state.resolvedAt !== null
   const silenced = state.silencedAt !== null
+  const expired = state.resolution === 'expired'
   switch (action) {
     case 'acknowledge':
       if (acked) return 'acknowledged'
+      if (expired) return 'expired'
       if (resolved) return 'resolved'
       if (maintenance) return 'maintenance'
       return null
@@ -95,7 +109,29 @@ function refusalCode(state: LifecycleState, action: LifecycleAction, maintenance
       if (resolved) return 'resolved'
       if (acked) return 'acknowledged'
       return null
+    // Cancelling a cancelled escalation is allowed and changes nothing (see `isNoOp`).
+    case 'cancel':
+      if (expired) return 'expired'
+      if (resolved && state.resolution !== 'cancelled') return 'resolved'
+      return null
+    case 'expire':
+      if (resolved) return 'resolved'
+      if (acked) return 'acknowledged'
+      return null
   }
+}
+
+/** An allowed action that leaves the state as it is (cancelling a cancelled escalation): nothing is recorded. */
+export function isNoOp(state: LifecycleState, action: LifecycleAction): boolean {
+  return action === 'cancel' && state.resolution === 'cancelled'
+}
+
+/** Why a nack cannot move the escalation on: it is acknowledged or over. */
+export function escalateNowRefusal(state: LifecycleState): Refusal | null {
+  if (state.resolution === 'expired') return { code: 'expired', action: 'escalate_now' }
+  if (state.resolvedAt !== null) return { code: 'resolved', action: 'escalate_now' }
+  if (state.acknowledgedAt !== null) return { code: 'acknowledged', action: 'escalate_now' }
+  return null
 }
 
 export interface AppliedAction {
@@ -126,5 +162,9 @@ export function applyAction(state: LifecycleState, applied: AppliedAction): Life
     }
     case 'unsilence':
       return { ...state, silencedAt: null, silencedUntil: null }
+    case 'cancel':
+      return { ...state, resolvedAt: at, resolvedBy: actor, resolution: 'cancelled' }
+    case 'expire':
+      return { ...state, resolvedAt: at, resolvedBy: actor, resolution: 'expired' }
   }
 }

@@ -1,7 +1,4 @@
 // Plain data shared by the API, the workflow and the activities: the contract.
-import type { StepSettings, StepType } from './steps'
-
-export type { StepType } from './steps'
 
 /** Who did something to an alert group. */
 export type Actor =
@@ -31,28 +28,6 @@ export interface AlertGroupRecord {
 export interface DirectPage {
   readonly userId: string
   readonly important: boolean
-}
-
-/** One policy as frozen when the escalation (re)starts; what it points to is read live when the step runs. */
-export interface StepSnapshot extends StepSettings {
-  readonly policyId: string
-  readonly type: StepType
-}
-
-/** An escalation chain as frozen at (re)start, as OnCall snapshots it. */
-export interface ChainSnapshot {
-  readonly chainId: string
-  readonly chainName: string
-  readonly steps: readonly StepSnapshot[]
-}
-
-export interface AlertGroupWorkflowInput {
-  readonly alertGroup: AlertGroupRecord
-  /** Who created it (the paging user), or null for an alert from an integration. */
-  readonly createdBy: Actor | null
-  readonly directPages: readonly DirectPage[]
-  /** The route's chain, frozen by the caller when the group is created; null or absent when nothing escalates. */
-  readonly escalation?: ChainSnapshot | null
 }
 
 /** Another alert grouped into a running alert group (signal). */

@@ -8,6 +8,7 @@ import { createRouteSchema, listRoutesQuery, updateRouteSchema } from './schemas
 import { directPagingSchema } from './schemas/escalation'
 import { patchEscalationChainSchema, writeEscalationChainSchema } from './schemas/escalation-chains'
 import { chainDaysQuery } from './schemas/escalation-chains-oncall'
+import { simulateChainBody } from './schemas/escalation-chain-simulate'
 import { policyFieldsSchema, stepTypes } from './schemas/escalation-policies'
 import { shiftFieldsSchema } from './schemas/on-call-shifts'
 import { createScheduleSchemas, finalShiftsQuery, onCallAtQuery, updateScheduleSchemas } from './schemas/schedules'
@@ -175,6 +176,16 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
       permission: 'viewer',
       query: chainDaysQuery,
       responses: { '200': '{"count", "users", "shifts"}', '400': 'days above 30 or not an integer', '404': 'Not found.' },
+    },
+  },
+  '/escalation_chains/{id}/simulate': {
+    POST: {
+      summary:
+        'Dry run: what the engine would do for an alert group escalating through this chain (each page with its users at that instant, each wait and repeat, and the outcome); nothing is paged, written or started',
+      permission: 'viewer',
+      body: simulateChainBody,
+      responses: { '200': '{"chain_id", "start", "until", "entries", "outcome"}', '400': 'DRF field errors', '404': 'Not found.' },
+      extension: true,
     },
   },
   // ingestion issue: integrations, routes and alerts go here

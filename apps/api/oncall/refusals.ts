@@ -1,5 +1,5 @@
 import type { Refusal, RefusedAction } from '../../../workflows/core/lifecycle'
-import { unreachable } from '../../../workflows/core/steps'
+import { unreachable } from '../../../workflows/oncall/steps'
 
 const article: Record<'acknowledged' | 'unacknowledged' | 'resolved' | 'unresolved' | 'unsilenced' | 'maintenance', string> = {
   acknowledged: 'an acknowledged',
@@ -33,6 +33,9 @@ export function refusalText({ code, action }: Refusal): string {
       return 'invalid delay value'
     case 'still_finishing':
       return 'The escalation is still finishing; retry shortly'
+    case 'expired':
+    case 'cancelled':
+      return cant('resolved')
     default:
       return unreachable(code)
   }

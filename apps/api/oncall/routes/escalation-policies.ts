@@ -10,7 +10,7 @@ import {
   updateEscalationPolicy,
   type EscalationPolicy,
 } from '../../../services/escalation-policies'
-import { isStepType, stepRegistry, unreachable, type StepSettings, type StepType } from '../../../../workflows/core/steps'
+import { isStepType, stepRegistry, unreachable, type StepSettings, type StepType } from '../../../../workflows/oncall/steps'
 import { requirePermission } from '../auth'
 import type { ApiDeps } from '../../deps'
 import { ApiError, badRequest, fieldError, parseOrThrow } from '../errors'

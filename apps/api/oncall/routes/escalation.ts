@@ -1,5 +1,5 @@
 import { Router } from 'express'
-import { unreachable } from '../../../../workflows/core/steps'
+import { unreachable } from '../../../../workflows/oncall/steps'
 import { page, type Pager, type PagingProblem } from '../../../services/paging'
 import { requirePermission, type Caller } from '../auth'
 import type { ApiDeps } from '../../deps'

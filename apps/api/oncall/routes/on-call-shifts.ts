@@ -10,7 +10,7 @@ import {
   type ShiftOutcome,
   type ShiftProblem,
 } from '../../../services/on-call-shifts'
-import { unreachable } from '../../../../workflows/core/steps'
+import { unreachable } from '../../../../workflows/oncall/steps'
 import { parseNaive } from '../../../../workflows/core/schedule/time'
 import { requirePermission } from '../auth'
 import type { ApiDeps } from '../../deps'

@@ -15,7 +15,7 @@ import {
   type Schedule,
 } from '../../../services/schedules'
 import { ServiceError } from '../../../services/errors'
-import { unreachable } from '../../../../workflows/core/steps'
+import { unreachable } from '../../../../workflows/oncall/steps'
 import { requirePermission } from '../auth'
 import type { ApiDeps } from '../../deps'
 import { ApiError, badRequest, fieldError, nonFieldError, parseOrThrow } from '../errors'

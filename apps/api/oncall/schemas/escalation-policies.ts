@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { STEP_TYPES, WAIT_BOUNDS, type StepField, type StepType } from '../../../../workflows/core/steps'
+import { STEP_TYPES, WAIT_BOUNDS, type StepField, type StepType } from '../../../../workflows/oncall/steps'
 import { drfBoolean, plainString } from './common'
 
 /** Every public step type Grafana IRM documents; OnCall OSS's older list is a subset. */

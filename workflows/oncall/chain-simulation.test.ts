@@ -1,15 +1,16 @@
-import { emptySettings, MAX_REPEATS_PER_STEP, type StepType } from './steps'
-import { simulate } from './simulate'
-import type { ChainSnapshot, StepSnapshot } from './types'
+import { emptySettings, MAX_REPEATS_PER_STEP, type StepSnapshot, type StepType } from './steps'
+import { simulate } from '../core/simulate'
+import { compileChain } from './compile'
 
 const t0 = new Date('2026-03-08T06:59:30.000Z')
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000).toISOString()
 
 let seq = 0
 const step = (type: StepType, settings: Partial<StepSnapshot> = {}): StepSnapshot => ({ ...emptySettings(), policyId: `E${++seq}`, type, ...settings })
-const chain = (...steps: StepSnapshot[]): ChainSnapshot => ({ chainId: 'F1', chainName: 'chain', steps })
+// OnCall chains as the engine runs them: compiled to its program.
+const chain = (...steps: StepSnapshot[]) => compileChain({ chainId: 'F1', chainName: 'chain', steps })
 const paged = (commands: ReturnType<typeof simulate>[number]['commands']) =>
-  commands.flatMap((c) => (c.kind === 'notify' && c.source.kind === 'users' ? c.source.userIds : []))
+  commands.flatMap((c) => (c.kind === 'notify' ? c.targets.flatMap((t) => (t.source.kind === 'users' ? t.source.userIds : [])) : []))
 
 test('each decision comes at the instant the previous one asked for, until the chain ends', () => {
   const decisions = simulate(chain(step('notify_persons', { userIds: ['A'] }), step('wait', { durationSeconds: 60 }), step('notify_persons', { userIds: ['B'] })), t0)

@@ -1,6 +1,8 @@
-// The registry of escalation step types: every type is declared here once, with the settings it uses and its
-// domain rules. The decision for each type lives in escalation.ts (`decide`), its effect in the workflow's effect
-// table; both switch exhaustively, so a type added here and not handled there fails to compile.
+import { unreachable } from '../core/program'
+
+// The registry of OnCall's escalation step types: every type is declared here once, with the settings it uses and
+// its domain rules. compile.ts turns each type into the engine's program nodes with an exhaustive switch, so a type
+// added here and not compiled there fails to compile.
 
 /** A step's settings as the engine reads them, frozen in the snapshot when an escalation (re)starts. */
 export interface StepSettings {
@@ -108,7 +110,17 @@ export function settingsOfType(type: StepType, settings: StepSettings): StepSett
   return next as unknown as StepSettings
 }
 
-/** The compile-time end of every exhaustive switch: reaching it means a kind was added and not handled. */
-export function unreachable(value: never): never {
-  throw new Error(`unhandled kind: ${JSON.stringify(value)}`)
+export { unreachable }
+
+/** One policy as frozen when the escalation (re)starts; what it points to is read live when the step runs. */
+export interface StepSnapshot extends StepSettings {
+  readonly policyId: string
+  readonly type: StepType
+}
+
+/** An escalation chain as frozen at (re)start, as OnCall snapshots it. */
+export interface ChainSnapshot {
+  readonly chainId: string
+  readonly chainName: string
+  readonly steps: readonly StepSnapshot[]
 }
