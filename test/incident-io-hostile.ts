@@ -177,7 +177,9 @@ export function acts(body: unknown): boolean {
   if (!isObject(body)) return false
   if (body.response === 'ack' || body.response === 'nack') return body.snooze_details === undefined
   if (body.response !== 'snooze' || !isObject(body.snooze_details)) return false
-  const until = Date.parse(String(body.snooze_details.snooze_until))
+  // Generated values include objects without a prototype, which String() cannot convert: only strings are instants.
+  const raw = body.snooze_details.snooze_until
+  const until = typeof raw === 'string' ? Date.parse(raw) : NaN
   return Number.isFinite(until) && until > Date.now() - 60_000 && until < Date.now() + 8 * DAY * 1000
 }
 
