@@ -88,6 +88,7 @@ export class Escalations {
 
   private startOptions(input: AlertGroupWorkflowInput & { reopen?: { resolvedAt: string; lifecycleVersion: number } }) {
     const group = input.alertGroup
+    const programId = input.program?.id ?? input.escalation?.chainId
     return {
       taskQueue: this.taskQueue,
       workflowId: group.workflowId,
@@ -99,8 +100,7 @@ export class Escalations {
         { key: AlertGroupStateKey, value: 'firing' },
         { key: OrganizationIdKey, value: group.organizationId },
         ...(group.teamId ? [{ key: TeamIdKey, value: group.teamId }] : []),
-        ...(input.escalation ? [{ key: EscalationChainIdKey, value: input.escalation.chainId }] : []),
-        ...(input.program ? [{ key: EscalationChainIdKey, value: input.program.id }] : []),
+        ...(programId ? [{ key: EscalationChainIdKey, value: programId }] : []),
       ],
     }
   }

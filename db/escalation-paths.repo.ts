@@ -170,14 +170,14 @@ export async function archiveEscalationPath(db: Db, organizationId: string, id: 
   return Number(result.numUpdatedRows) > 0
 }
 
-/** The ids among `ids` that are schedules of the organization. */
-export async function existingScheduleIds(db: Db, organizationId: string, ids: readonly string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set()
-  const rows = await db
-    .selectFrom('schedules')
+/** Whether `id` is a path of the organization that was archived. */
+export async function isArchivedEscalationPath(db: Db, organizationId: string, id: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('escalation_paths')
     .select('id')
     .where('organization_id', '=', organizationId)
-    .where('id', 'in', ids)
-    .execute()
-  return new Set(rows.map((row) => row.id))
+    .where('id', '=', id)
+    .where('archived_at', 'is not', null)
+    .executeTakeFirst()
+  return row !== undefined
 }

@@ -288,18 +288,6 @@ export async function listEscalations(
   return rows.map(escalationOf)
 }
 
-/** True when the organization has the path `id` and archived it (a live or unknown path is false). */
-export async function isArchivedEscalationPath(db: Db, organizationId: string, id: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('escalation_paths')
-    .select('id')
-    .where('organization_id', '=', organizationId)
-    .where('id', '=', id)
-    .where('archived_at', 'is not', null)
-    .executeTakeFirst()
-  return row !== undefined
-}
-
 /** A timeline entry of an escalation's alert group. */
 export interface EscalationTimelineEntry {
   readonly id: string

@@ -140,3 +140,15 @@ export async function deleteSchedule(db: Db, organizationId: string, id: string)
     .executeTakeFirst()
   return Number(result.numDeletedRows) > 0
 }
+
+/** The ids among `ids` that are schedules of the organization. */
+export async function existingScheduleIds(db: Db, organizationId: string, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set()
+  const rows = await db
+    .selectFrom('schedules')
+    .select('id')
+    .where('organization_id', '=', organizationId)
+    .where('id', 'in', ids)
+    .execute()
+  return new Set(rows.map((row) => row.id))
+}

@@ -1,6 +1,7 @@
 import type { Db } from '../../db/connect'
 import * as paths from '../../db/escalation-paths.repo'
 import type { EscalationPathRecord } from '../../db/escalation-paths.repo'
+import { existingScheduleIds } from '../../db/schedules.repo'
 import { existingTeamIds } from '../../db/teams.repo'
 import { existingUserIds } from '../../db/users.repo'
 import {
@@ -252,7 +253,7 @@ async function validate(db: Db, organizationId: string, fields: EscalationPathFi
   const teams = fields.teamIds.map((id, index) => ({ id, field: `team_ids[${index}]` }))
   const [foundUsers, foundSchedules, foundTeams] = await Promise.all([
     existingUserIds(db, organizationId, [...new Set(users.map((u) => u.id))]),
-    paths.existingScheduleIds(db, organizationId, [...new Set(schedules.map((s) => s.id))]),
+    existingScheduleIds(db, organizationId, [...new Set(schedules.map((s) => s.id))]),
     existingTeamIds(db, organizationId, [...new Set(fields.teamIds)]),
   ])
   const refused =

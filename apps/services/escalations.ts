@@ -1,5 +1,6 @@
 import { insertAlertGroup } from '../../db/alert-groups.repo'
 import type { Db } from '../../db/connect'
+import { isArchivedEscalationPath } from '../../db/escalation-paths.repo'
 import * as repo from '../../db/escalations.repo'
 import type { Escalation, EscalationAlert, EscalationFilter, EscalationStatus, EscalationTimelineEntry } from '../../db/escalations.repo'
 import { newPublicId } from '../../db/ids'
@@ -123,7 +124,7 @@ async function checkTarget(db: Db, organizationId: string, target: EscalationTar
   const pathId = escalationPathId as string
   const path = await getEscalationPath(db, organizationId, pathId)
   if (!path) {
-    const archived = await repo.isArchivedEscalationPath(db, organizationId, pathId)
+    const archived = await isArchivedEscalationPath(db, organizationId, pathId)
     return [{ kind: archived ? 'archived_path' : 'unknown_path', escalationPathId: pathId }]
   }
   return { escalationPathId: pathId, userIds: null, program: (priority) => compilePath(path, { priority }) }

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
 import type { Request, RequestHandler } from 'express'
 import type { Db } from '../../../db/connect'
-import type { UserRole } from '../../../db/schema'
 import { findUserByToken } from '../../../db/tokens.repo'
 import type { User } from '../../../db/users.repo'
+import { hasRole } from '../../services/roles'
 import { V2Error } from './errors'
 
 // incident.io's scheme: `Authorization: Bearer <api key>`. The keys are the organization's API tokens (the same
@@ -50,12 +50,10 @@ export function callerOf(req: Request): V2Caller {
 /** The roles an operation may require, lowest first (a key with role `none` may do nothing). */
 export type V2Role = 'viewer' | 'editor' | 'admin'
 
-const rank: Record<UserRole, number> = { none: 0, viewer: 1, editor: 2, admin: 3 }
-
 /** The caller, if its key's role is at least `role`; otherwise 403 `resource_forbidden`. */
 export function requireRole(req: Request, role: V2Role): V2Caller {
   const caller = callerOf(req)
-  if (rank[caller.user.role] < rank[role]) {
+  if (!hasRole(caller.user.role, role)) {
     throw new V2Error(403, 'resource_forbidden', [
       { code: 'resource_forbidden', message: `This API key's user has the role ${caller.user.role}; this request needs ${role} or above.` },
     ])

@@ -3,6 +3,7 @@ import type { Db } from '../../../db/connect'
 import type { UserRole } from '../../../db/schema'
 import { findUserByToken } from '../../../db/tokens.repo'
 import type { User } from '../../../db/users.repo'
+import { hasRole } from '../../services/roles'
 import { ApiError } from './errors'
 
 /** Who is calling: every query a handler makes is scoped to `organizationId`. */
@@ -37,8 +38,6 @@ export function callerOf(req: Request): Caller {
   return req.caller
 }
 
-const rank: Record<UserRole, number> = { none: 0, viewer: 1, editor: 2, admin: 3 }
-
 /** OnCall's legacy roles: viewer reads, editor also pages and acts on alert groups, admin configures. */
 export type Permission = 'read' | 'write_alert_groups' | 'admin'
 const needed: Record<Permission, UserRole> = { read: 'viewer', write_alert_groups: 'editor', admin: 'admin' }
@@ -46,7 +45,7 @@ const needed: Record<Permission, UserRole> = { read: 'viewer', write_alert_group
 /** Checked before any lookup, as OnCall does: a forbidden request for a missing id is 403, not 404. */
 export function requirePermission(req: Request, permission: Permission): Caller {
   const caller = callerOf(req)
-  if (rank[caller.user.role] < rank[needed[permission]]) {
+  if (!hasRole(caller.user.role, needed[permission])) {
     throw new ApiError(403, { detail: 'You do not have permission to perform this action.' })
   }
   return caller
