@@ -8,6 +8,8 @@ import { resolveRecipients as resolveStepRecipients, type Recipients } from '../
 import { icalOptions } from '../db/schedule-ical'
 import { recordWebhookResponse } from '../db/webhooks.repo'
 import { isTruthy } from '../workflows/core/truthy'
+import { PermanentDeliveryError } from './channels/port'
+import type { SlackChannelPoster } from './channels/slack'
 import { activityLog, noActivityMetrics, observeLateness, type ActivityMetrics, type StepDue } from './metrics'
 import { defaultOutboundFetch, OUTBOUND_REFUSED, OutboundRefusedError, type OutboundFetch } from './outbound'
 
@@ -24,6 +26,8 @@ export interface EngineDeps {
   /** How webhooks, the chat webhook and iCal calendars are called (default: public addresses only). */
   readonly outbound?: OutboundFetch
   readonly metrics?: ActivityMetrics
+  /** notify_whole_channel posts through the Slack bot when set (TOCSIN_SLACK_BOT_TOKEN), else to the chat webhook. */
+  readonly slack?: SlackChannelPoster | null
 }
 
 /** Non-retryable: a webhook that answered 4xx will not change its mind. */
@@ -192,8 +196,11 @@ export function createEngineActivities(deps: EngineDeps) {
       return rows.map((r) => r.id)
     },
 
-    /** notify_whole_channel: posts to the configured chat webhook once per key. */
-    /** `channels`: the chat channels a path names; none means the organization's one chat webhook channel. */
+    /**
+     * notify_whole_channel, once per key. With Slack configured it posts through the bot to the Slack channels the step
+     * names (or TOCSIN_SLACK_DEFAULT_CHANNEL when it names none), each channel once per key; otherwise to the chat
+     * webhook, with the channels a path names in the body.
+     */
     async postToChannel(request: {
       organizationId: string
       alertGroupId: string
@@ -201,18 +208,64 @@ export function createEngineActivities(deps: EngineDeps) {
       idempotencyKey: string
       channels?: readonly ChannelTarget[]
       stepDue?: StepDue
-    }) {
-      if (!deps.chatWebhookUrl) return { status: 'skipped' as const, reason: 'no chat webhook is configured (TOCSIN_CHAT_WEBHOOK_URL)' }
-      await db
-        .insertInto('chat_posts')
-        .values({ idempotency_key: request.idempotencyKey, organization_id: request.organizationId, alert_group_id: request.alertGroupId, text: request.text })
-        .onConflict((oc) => oc.column('idempotency_key').doNothing())
-        .execute()
-      const post = await db.selectFrom('chat_posts').select('delivered_at').where('idempotency_key', '=', request.idempotencyKey).executeTakeFirstOrThrow()
-      if (post.delivered_at !== null) return { status: 'posted' as const }
+    }): Promise<
+      | { status: 'skipped'; reason: string }
+      | { status: 'posted'; posts?: Array<{ channel: string; ts?: string }>; refused?: Array<{ channel: string; reason: string }> }
+    > {
+      const { slack } = deps
+      if (!slack && !deps.chatWebhookUrl) {
+        return { status: 'skipped', reason: 'no chat channel is configured (TOCSIN_SLACK_BOT_TOKEN or TOCSIN_CHAT_WEBHOOK_URL)' }
+      }
+      const named = request.channels ?? []
+      const slackChannels = [...new Set(named.length > 0 ? named.filter((c) => c.kind === 'slack').map((c) => c.id) : slack?.defaultChannel ? [slack.defaultChannel] : [])]
+      if (slack && slackChannels.length === 0) {
+        const reason = named.length > 0 ? 'the step names no Slack channel (Microsoft Teams channels are not supported)' : 'the step names no channel and TOCSIN_SLACK_DEFAULT_CHANNEL is not set'
+        return { status: 'skipped', reason }
+      }
+      /** Whether the post under `key` went out already; records it as due otherwise. */
+      const alreadyPosted = async (key: string) => {
+        await db
+          .insertInto('chat_posts')
+          .values({ idempotency_key: key, organization_id: request.organizationId, alert_group_id: request.alertGroupId, text: request.text })
+          .onConflict((oc) => oc.column('idempotency_key').doNothing())
+          .execute()
+        const post = await db.selectFrom('chat_posts').select('delivered_at').where('idempotency_key', '=', key).executeTakeFirstOrThrow()
+        return post.delivered_at !== null
+      }
+      const markPosted = (key: string) => db.updateTable('chat_posts').set({ delivered_at: deps.now().toISOString() }).where('idempotency_key', '=', key).execute()
+      if (await alreadyPosted(request.idempotencyKey)) return { status: 'posted' }
+
+      if (slack) {
+        // A row per channel too: a retry after one channel failed does not post twice to those that took it.
+        const posts: Array<{ channel: string; ts?: string }> = []
+        const refused: Array<{ channel: string; reason: string }> = []
+        for (const channel of slackChannels) {
+          const key = `${request.idempotencyKey}:slack:${channel}`
+          if (await alreadyPosted(key)) {
+            posts.push({ channel })
+            continue
+          }
+          try {
+            const { ts } = await slack.post(channel, request.text)
+            await markPosted(key)
+            posts.push({ channel, ts })
+          } catch (err) {
+            // A channel Slack refuses for good (or the policy refuses) is reported; the others still get the post.
+            if (err instanceof PermanentDeliveryError) refused.push({ channel, reason: err.message })
+            else if (err instanceof OutboundRefusedError) refused.push({ channel, reason: `refused: ${err.message}` })
+            else throw err
+          }
+        }
+        if (posts.length === 0) return { status: 'skipped', reason: refused.map((r) => `${r.channel}: ${r.reason}`).join('; ') }
+        await markPosted(request.idempotencyKey)
+        observeLateness(metrics, request.stepDue, deps.now())
+        activityLog().info('posted to Slack', { channels: posts.map((p) => p.channel).join(',') })
+        return { status: 'posted', posts, ...(refused.length > 0 ? { refused } : {}) }
+      }
+
       let response: Response
       try {
-        response = await outbound(deps.chatWebhookUrl, {
+        response = await outbound(deps.chatWebhookUrl as string, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'idempotency-key': request.idempotencyKey },
           body: JSON.stringify({ text: request.text, alert_group_id: request.alertGroupId, ...(request.channels ? { channels: request.channels } : {}) }),
@@ -220,15 +273,15 @@ export function createEngineActivities(deps: EngineDeps) {
         })
       } catch (err) {
         // The step reports the refusal; retrying cannot change the policy.
-        if (err instanceof OutboundRefusedError) return { status: 'skipped' as const, reason: `refused: ${err.message}` }
+        if (err instanceof OutboundRefusedError) return { status: 'skipped', reason: `refused: ${err.message}` }
         throw err
       }
       await response.body?.cancel()
       if (!response.ok) throw new Error(`chat webhook answered ${response.status}`)
-      await db.updateTable('chat_posts').set({ delivered_at: deps.now().toISOString() }).where('idempotency_key', '=', request.idempotencyKey).execute()
+      await markPosted(request.idempotencyKey)
       observeLateness(metrics, request.stepDue, deps.now())
       activityLog().info('posted to the chat channel')
-      return { status: 'posted' as const }
+      return { status: 'posted' }
     },
 
     /** declare_incident: at most one incident per alert group; the step that declared it reports so on every retry. */

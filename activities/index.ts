@@ -4,14 +4,23 @@ import { createEngineActivities, type EngineDeps } from './engine'
 import { createHeartbeatActivities } from './heartbeats'
 import { appendEvent, insertAlertGroup, writeLifecycle } from '../db/alert-groups.repo'
 import type { Db } from '../db/connect'
-import { findUsers } from '../db/users.repo'
-import { activityLog, noActivityMetrics, observeLateness, type ActivityMetrics, type EscalationEvent, type StepDue } from './metrics'
+import type { ActionLinks, ChannelTransports } from './channels/port'
+import type { SlackChannelPoster } from './channels/slack'
+import { activityLog, noActivityMetrics, type ActivityMetrics, type EscalationEvent } from './metrics'
 import type { Notifier } from './notifications'
-import { OutboundRefusedError, type OutboundFetch } from './outbound'
+import type { OutboundFetch } from './outbound'
+import { createPagingActivities } from './paging'
 
 export interface ActivityDeps {
   readonly db: Db
-  readonly notifier: Notifier
+  /** Delivers rules whose channel is not configured (the log line, the outgoing webhook); null: they are skipped. */
+  readonly notifier: Notifier | null
+  /** The channels personal rules send on (email, SMS, voice, Slack); each absent when not configured. */
+  readonly channels?: ChannelTransports
+  /** Posts notify_whole_channel steps to Slack; absent: through the chat webhook. */
+  readonly slack?: SlackChannelPoster | null
+  /** Signed links acting on the group as the paged user; absent: pages carry none. */
+  readonly actionLinks?: (alertGroupId: string, userId: string) => ActionLinks
   readonly now?: () => Date
   readonly renderTemplate: EngineDeps['renderTemplate']
   readonly chatWebhookUrl?: string | null
@@ -22,40 +31,7 @@ export interface ActivityDeps {
   readonly metrics?: ActivityMetrics
 }
 
-export interface NotifyUserRequest {
-  readonly organizationId: string
-  readonly alertGroupId: string
-  readonly title: string | null
-  readonly userId: string
-  readonly important: boolean
-  /** Which step asked for it, e.g. `direct-page`. */
-  readonly step: string
-  /** Derived from the workflow id and the step: the same for every retry and replay of this notification. */
-  readonly idempotencyKey: string
-  /** The escalation step that pages, and when it was due (none for direct pages and added responders). */
-  readonly stepDue?: StepDue
-}
-
-/** Who a page went to, as the personal-notification webhooks report it. */
-export interface NotifiedUser {
-  readonly id: string
-  readonly username: string
-  readonly email: string
-}
-
-/**
- * `user` and `channel` were added later: results recorded in older histories lack them, so the workflow reads them
- * as optional.
- */
-export type NotifyUserResult =
-  | {
-      readonly status: 'delivered' | 'already_delivered'
-      readonly ledgerId: string
-      readonly user?: NotifiedUser
-      /** The notifier channel the page went out on. */
-      readonly channel?: string
-    }
-  | { readonly status: 'skipped'; readonly reason: string }
+export type { NotifiedUser, NotifyUserRequest, NotifyUserResult } from './paging'
 
 export interface RecordActionRequest {
   readonly organizationId: string
@@ -91,6 +67,9 @@ export function createActivities({
   httpTimeoutMs = 10_000,
   outbound,
   metrics = noActivityMetrics,
+  channels = {},
+  actionLinks,
+  slack = null,
 }: ActivityDeps) {
   return {
     /** Makes sure the alert group exists (the API wrote it first; this covers a lost commit) and logs "created". */
@@ -105,107 +84,6 @@ export function createActivities({
       })
       metrics.escalationEvent('started')
       activityLog().info('escalation started')
-    },
-
-    /** Records the page in the ledger once, then delivers it unless an earlier attempt already did. */
-    async notifyUser(request: NotifyUserRequest): Promise<NotifyUserResult> {
-      const { organizationId, alertGroupId, idempotencyKey } = request
-      const [user] = await findUsers(db, organizationId, [request.userId])
-      if (!user) {
-        const reason = 'user no longer exists'
-        await appendEvent(db, organizationId, alertGroupId, {
-          kind: 'notification_skipped',
-          at: now().toISOString(),
-          actor: null,
-          detail: { user_id: request.userId, step: request.step, reason },
-          idempotencyKey: `${idempotencyKey}:skipped`,
-        })
-        metrics.pageSent(notifier.channel, 'skipped')
-        activityLog().info('page skipped', { userId: request.userId, reason })
-        return { status: 'skipped', reason }
-      }
-      await db
-        .insertInto('notifications')
-        .values({
-          organization_id: organizationId,
-          alert_group_id: alertGroupId,
-          user_id: user.id,
-          step: request.step,
-          important: request.important,
-          channel: notifier.channel,
-          idempotency_key: idempotencyKey,
-        })
-        .onConflict((oc) => oc.column('idempotency_key').doNothing())
-        .execute()
-      const ledger = await db
-        .selectFrom('notifications')
-        .select(['id', 'delivered_at', 'channel'])
-        .where('idempotency_key', '=', idempotencyKey)
-        .executeTakeFirstOrThrow()
-      const notified = { id: user.id, username: user.username, email: user.email }
-      if (ledger.delivered_at !== null) {
-        metrics.pageSent(ledger.channel, 'already_delivered')
-        return { status: 'already_delivered', ledgerId: ledger.id, user: notified, channel: ledger.channel }
-      }
-
-      try {
-        await notifier.deliver({
-          idempotencyKey,
-          ledgerId: ledger.id,
-          alertGroupId,
-          title: request.title,
-          important: request.important,
-          user: { id: user.id, username: user.username, email: user.email, phoneNumber: user.phoneNumber },
-        })
-      } catch (err) {
-        const refused = err instanceof OutboundRefusedError
-        metrics.pageSent(notifier.channel, refused ? 'refused' : 'failed')
-        activityLog().warn(refused ? 'page refused by the outbound policy; retrying' : 'page not delivered; retrying', {
-          userId: user.id,
-          channel: notifier.channel,
-          reason: err instanceof Error ? err.message : String(err),
-        })
-        // A refused notifier is the operator's to fix (TOCSIN_OUTBOUND_ALLOW): the timeline says so once, and the
-        // page keeps retrying rather than being dropped, so it goes out once the notifier is reachable.
-        if (err instanceof OutboundRefusedError) {
-          await appendEvent(db, organizationId, alertGroupId, {
-            kind: 'notification_failed',
-            at: now().toISOString(),
-            actor: null,
-            detail: { user_id: user.id, step: request.step, channel: notifier.channel, reason: `refused: ${err.message}` },
-            idempotencyKey: `${idempotencyKey}:refused`,
-          })
-        }
-        throw err
-      }
-      // The delivery record and its timeline entry commit together: a crash between the two cannot lose the entry.
-      const deliveredAt = now().toISOString()
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('notifications')
-          .set({ delivered_at: deliveredAt })
-          .where('id', '=', ledger.id)
-          .where('delivered_at', 'is', null)
-          .execute()
-        await appendEvent(trx, organizationId, alertGroupId, {
-          kind: 'user_notified',
-          at: deliveredAt,
-          actor: null,
-          detail: {
-            user_id: user.id,
-            username: user.username,
-            important: request.important,
-            step: request.step,
-            ledger_id: ledger.id,
-            channel: notifier.channel,
-          },
-          idempotencyKey: `${idempotencyKey}:notified`,
-        })
-      })
-      metrics.pageSent(notifier.channel, 'delivered')
-      observeLateness(metrics, request.stepDue, new Date(deliveredAt))
-      activityLog().info('page delivered', { userId: user.id, channel: notifier.channel })
-      return { status: 'delivered', ledgerId: ledger.id, user: notified, channel: notifier.channel }
     },
 
     /** Writes an accepted action to the alert group row and the timeline. */
@@ -224,7 +102,8 @@ export function createActivities({
       activityLog().info(`alert group ${timelineKindOf[request.action]}`, { action: request.action, actor: request.actor.kind })
     },
 
-    ...createEngineActivities({ db, renderTemplate, chatWebhookUrl, httpTimeoutMs, now, metrics, ...(outbound ? { outbound } : {}) }),
+    ...createPagingActivities({ db, notifier, channels, now, metrics, ...(actionLinks ? { actionLinks } : {}) }),
+    ...createEngineActivities({ db, renderTemplate, chatWebhookUrl, httpTimeoutMs, now, metrics, slack, ...(outbound ? { outbound } : {}) }),
     ...createHeartbeatActivities({ db, now }),
   }
 }

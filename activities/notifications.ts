@@ -8,6 +8,10 @@ export interface Notification {
   readonly alertGroupId: string
   readonly title: string | null
   readonly important: boolean
+  /** The personal rule it carries out (absent from pages sent before personal rules). */
+  readonly ruleType?: string
+  /** Signed links acting on the alert group as this user; null when no link secret is configured. */
+  readonly links?: { readonly acknowledge: string; readonly resolve: string; readonly silence: string } | null
   readonly user: { readonly id: string; readonly username: string; readonly email: string; readonly phoneNumber: string | null }
 }
 
@@ -51,6 +55,8 @@ export function createWebhookNotifier(url: string, timeoutMs: number, outbound: 
   }
 }
 
-export function createNotifier(config: NotifierConfig, outbound: OutboundFetch = defaultOutboundFetch()): Notifier {
+/** The catch-all for rules whose channel is not configured; null (`none`): such rules are skipped. */
+export function createNotifier(config: NotifierConfig, outbound: OutboundFetch = defaultOutboundFetch()): Notifier | null {
+  if (config.kind === 'none') return null
   return config.kind === 'webhook' ? createWebhookNotifier(config.url, config.timeoutMs, outbound) : createLogNotifier()
 }

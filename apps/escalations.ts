@@ -15,6 +15,7 @@ import {
   unresolveUpdate,
   silenceUpdate,
   unacknowledgeUpdate,
+  unpageUserUpdate,
   unsilenceUpdate,
   cancelUpdate,
   escalateNowUpdate,
@@ -143,6 +144,13 @@ export class Escalations {
   addResponders(alertGroupId: string, request: AddRespondersRequest): Promise<ActionOutcome> {
     return this.update(() =>
       this.handle(alertGroupId).executeUpdate(addRespondersUpdate, { args: [request], updateId: `responders-${randomUUID()}` }),
+    )
+  }
+
+  /** Stops one user's personal notifications on an alert group (OnCall's unpage); nobody else's. */
+  unpage(alertGroupId: string, userId: string, actor: Actor): Promise<ActionOutcome> {
+    return this.update(() =>
+      this.handle(alertGroupId).executeUpdate(unpageUserUpdate, { args: [{ actor, userId }], updateId: `unpage-${randomUUID()}` }),
     )
   }
 

@@ -48,6 +48,8 @@ const SECRET_PARAMETER = /token|secret|password|passwd|api[-_]?key|auth|signatur
 export function redactUrl(url: string): string {
   const at = url.indexOf('?')
   const path = (at === -1 ? url : url.slice(0, at)).replace(/^(\/integrations\/v1\/[^/]+\/)[^/]+/, '$1[redacted]')
+    // An action link's token acts on an alert group: a credential like an integration's.
+    .replace(/^(\/l\/)[^/]+/, '$1[redacted]')
   if (at === -1) return path
   const query = url
     .slice(at + 1)

@@ -9,13 +9,10 @@ import type { Notifier } from '../activities/notifications'
 import { chainOf, escalate, sleep } from '../test/engine'
 import { createOrg, startStack } from '../test/stack'
 import { ensureTemporalForScript } from '../test/temporal-dev-server'
+import { ascending, quantile } from './lib/stats'
 
 const [pages = 100, waiting = 300, held = 2000] = process.argv.slice(2).map(Number)
 
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number
-}
 const ms = (v: number) => v.toFixed(1)
 
 /** Runs `count` tasks, 20 at a time: alert groups arrive together, as in an incident. */
@@ -50,7 +47,7 @@ async function main(): Promise<void> {
       if (i >= 3) latencies.push((firstPage.get(response.body.id) as number) - started)
       await sleep(100)
     }
-    rows.push(`| API call → first notification (ms), ${latencies.length} sequential pages | ${ms(quantile(latencies, 0.5))} | ${ms(quantile(latencies, 0.99))} | ${ms(Math.max(...latencies))} |`)
+    rows.push(`| API call → first notification (ms), ${latencies.length} sequential pages | ${ms(quantile(ascending(latencies), 0.5))} | ${ms(quantile(ascending(latencies), 0.99))} | ${ms(Math.max(...latencies))} |`)
 
     // 2. Lateness of wait steps: `waiting` escalations started together, each [wait 3..6 s, notify].
     const chains: string[] = []
@@ -78,7 +75,7 @@ async function main(): Promise<void> {
     }
     const lateness = pagedRows.map((r) => Number(r.epoch) * 1000 - (due.get(r.alert_group_id) as number))
     rows.push(
-      `| Wait-step lateness (ms), ${lateness.length}/${waiting} escalations started in ${startSeconds.toFixed(1)} s | ${ms(quantile(lateness, 0.5))} | ${ms(quantile(lateness, 0.99))} | ${ms(Math.max(...lateness))} |`,
+      `| Wait-step lateness (ms), ${lateness.length}/${waiting} escalations started in ${startSeconds.toFixed(1)} s | ${ms(quantile(ascending(lateness), 0.5))} | ${ms(quantile(ascending(lateness), 0.99))} | ${ms(Math.max(...lateness))} |`,
     )
 
     // 3. Held escalations: `held` escalations waiting 1 h each; heap and RSS growth of this process (API + worker).

@@ -17,12 +17,12 @@
 //      was due): pages and webhook calls lost, duplicated (the same alert group, step and user under two keys, or
 //      one alert grouped twice), redelivered (a key delivered again: receivers drop those by key), alerts answered
 //      200 but never grouped, and the lateness of steps (due instant → delivery at the receiver).
-// It prints one table and writes an SVG plot of lateness over time with the fault windows marked (and a PNG when
-// `rsvg-convert` is installed) into TOCSIN_FAULTS_OUT (default: a temporary directory).
+// It prints one table and writes an SVG plot of lateness over time with the fault windows marked, and a PNG of it
+// (bench/lib/plot.ts says how), into TOCSIN_FAULTS_OUT (default: a temporary directory).
 //   npm run bench:faults -- [escalations=1000] [alerts per second during faults=2] [faults=worker,temporal,postgres,api]
 // Set TOCSIN_OUTAGE_LOG_DIR to keep every line the API and the worker log.
-import { execFileSync, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -45,6 +45,8 @@ import {
   type ProcessKind,
   type SendResult,
 } from '../test/outage-harness'
+import { escapeXml, plotDir, writePlot } from './lib/plot'
+import { quantile } from './lib/stats'
 
 const escalations = Number(process.argv[2] ?? 1000)
 const streamRate = Number(process.argv[3] ?? 2)
@@ -140,11 +142,6 @@ interface Received {
   firstAt: number
 }
 
-function quantile(sorted: readonly number[], q: number): number | null {
-  if (sorted.length === 0) return null
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number
-}
-
 /** Polls `check` every `everyMs` until it is true; false (not an error) after `timeoutMs`. */
 async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 500): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
@@ -157,7 +154,7 @@ async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: numbe
 
 async function main(): Promise<void> {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'tocsin-bench-faults-'))
-  const outDir = process.env.TOCSIN_FAULTS_OUT ?? mkdtempSync(path.join(tmpdir(), 'tocsin-faults-plot-'))
+  const outDir = plotDir('TOCSIN_FAULTS_OUT', 'tocsin-faults-plot-')
   const postgres = await PrivatePostgres.create()
   const databaseUrl = postgres.url('tocsin')
   await ensureDatabase(databaseUrl)
@@ -405,7 +402,7 @@ async function main(): Promise<void> {
       '| phase | down for (s) | in flight | alerts accepted | refused | accepted, never grouped | deliveries due | pages lost | webhook calls lost | duplicated | redelivered (same key) | lateness p50 / p99 / max (s) |',
     )
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
-    const seconds = (v: number | null) => (v === null ? '—' : v.toFixed(1))
+    const seconds = (v: number) => (Number.isNaN(v) ? '—' : v.toFixed(1))
     for (const phase of phases) {
       const row = rows.get(phase) as Row
       const sorted = [...row.lateness].sort((a, b) => a - b)
@@ -444,7 +441,7 @@ async function main(): Promise<void> {
       `Temporal dev server: ${serverErrors.length} error lines` +
         (errorKinds.size ? `, most frequent: ${[...errorKinds].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([kind, n]) => `${n}× ${kind}`).join('; ')}` : ''),
     )
-    const plot = writePlot(outDir, campaignStart, phases, points)
+    const plot = plotLateness(outDir, campaignStart, phases, points)
     console.log(`plot: ${plot}`)
   } finally {
     await Promise.all([processes.api.stop(), processes.worker.stop()])
@@ -635,8 +632,7 @@ async function ledgerChecks(db: Db, receivedKeys: ReadonlySet<string>) {
 }
 
 /** Lateness (due instant → delivery) of every step over the campaign, the fault windows in red. */
-function writePlot(outDir: string, startMs: number, phases: readonly Phase[], points: readonly { dueMs: number; lateness: number; kind: string }[]): string {
-  mkdirSync(outDir, { recursive: true })
+function plotLateness(outDir: string, startMs: number, phases: readonly Phase[], points: readonly { dueMs: number; lateness: number; kind: string }[]): string {
   const width = 1200
   const height = 520
   const margin = { left: 70, right: 20, top: 76, bottom: 60 }
@@ -685,19 +681,7 @@ function writePlot(outDir: string, startMs: number, phases: readonly Phase[], po
       `<tspan fill="${colour.page}">● page</tspan>  <tspan fill="${colour.webhook}">● webhook</tspan>  <tspan fill="${colour.stream}">● page of an alert sent during a fault</tspan></text>`,
   )
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">\n${parts.join('\n')}\n</svg>\n`
-  const svgFile = path.join(outDir, 'faults-lateness.svg')
-  writeFileSync(svgFile, svg)
-  try {
-    const pngFile = path.join(outDir, 'faults-lateness.png')
-    execFileSync('rsvg-convert', ['-o', pngFile, svgFile], { stdio: 'ignore' })
-    return `${pngFile} (and ${svgFile})`
-  } catch {
-    return `${svgFile} (no PNG: rsvg-convert is not installed)`
-  }
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+  return writePlot(outDir, 'faults-lateness', svg, { width, height })
 }
 
 main().then(

@@ -10,17 +10,13 @@ import { sql } from 'kysely'
 import { escalationStatusQuery } from '../workflows/messages'
 import { createOrg, startStack } from '../test/stack'
 import { ensureTemporalForScript } from '../test/temporal-dev-server'
+import { quantile } from './lib/stats'
 
 const alerts = Number(process.argv[2] ?? 5000)
 const keys = Number(process.argv[3] ?? 100)
 const samples = Number(process.argv[4] ?? 40)
 const SENDERS = 8
 const unlimited = { integration: { count: 1e9, windowSeconds: 300 }, organization: { count: 1e9, windowSeconds: 300 } }
-
-function quantile(sorted: number[], q: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
-  return sorted[i] as number
-}
 
 const payload = (key: string, n: number) =>
   JSON.stringify({

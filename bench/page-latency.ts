@@ -7,15 +7,11 @@ import { sql } from 'kysely'
 import type { Notifier } from '../activities/notifications'
 import { createOrg, startStack } from '../test/stack'
 import { ensureTemporalForScript } from '../test/temporal-dev-server'
+import { quantile } from './lib/stats'
 
 const pages = Number(process.argv[2] ?? 20)
 const gapMs = Number(process.argv[3] ?? 250)
 const WARMUP = 3
-
-function quantile(sorted: number[], q: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
-  return sorted[i] as number
-}
 
 async function main(): Promise<void> {
   const stopTemporal = await ensureTemporalForScript()

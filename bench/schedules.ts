@@ -12,6 +12,7 @@ import { createOrganization } from '../db/organizations.repo'
 import { createApp } from '../apps/api/app'
 import { Escalations } from '../apps/escalations'
 import { caller, createTestDatabase } from '../test/stack'
+import { ascending, quantile } from './lib/stats'
 
 const runs = Number(process.argv[2] ?? 50)
 const WARMUP = 5
@@ -20,8 +21,8 @@ const ZONES = ['America/New_York', 'Europe/London', 'Australia/Lord_Howe', 'Asia
 const DAYS = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU']
 
 function stats(samples: number[]) {
-  const sorted = [...samples].sort((a, b) => a - b)
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number
+  const sorted = ascending(samples)
+  const at = (q: number) => quantile(sorted, q)
   return { median: at(0.5), p95: at(0.95), min: sorted[0] as number, max: sorted[sorted.length - 1] as number }
 }
 

@@ -147,6 +147,30 @@ export interface NotificationsTable {
   idempotency_key: string
   created_at: Timestamp
   delivered_at: NullableTimestamp
+  /** Which of the user's rules sent it (null: recorded before personal rules). */
+  rule_position: number | null
+  rule_type: string | null
+  status: ColumnType<NotificationStatus, NotificationStatus | undefined, NotificationStatus>
+  attempts: ColumnType<number, number | undefined, number>
+  /** The provider's last error, while retrying or once failed. */
+  error: string | null
+  /** The provider's id of the message (Twilio's SID, Slack's ts, the SMTP message id). */
+  provider_id: string | null
+}
+
+/** How a notification's delivery went: pending before the first attempt, then sent, retrying or failed. */
+export type NotificationStatus = 'pending' | 'sent' | 'retrying' | 'failed' | 'skipped'
+
+export interface PersonalNotificationRulesTable {
+  pk: Generated<string>
+  id: string
+  organization_id: string
+  user_id: string
+  important: boolean
+  position: number
+  type: string
+  duration_seconds: number | null
+  created_at: Timestamp
 }
 
 export interface AlertGroupEventsTable {
@@ -309,6 +333,7 @@ export interface Database extends SchedulesTables, IngestionTables, HeartbeatTab
   alert_groups: AlertGroupsTable
   alerts: AlertsTable
   notifications: NotificationsTable
+  personal_notification_rules: PersonalNotificationRulesTable
   alert_group_events: AlertGroupEventsTable
   escalation_chains: EscalationChainsTable
   escalation_policies: EscalationPoliciesTable

@@ -215,6 +215,7 @@ export async function deleteUser(db: Db, organizationId: string, id: string): Pr
       .where('id', '=', id)
       .executeTakeFirst()
     if (Number(result.numDeletedRows) === 0) return false
+    await trx.deleteFrom('personal_notification_rules').where('organization_id', '=', organizationId).where('user_id', '=', id).execute()
     await trx
       .updateTable('escalation_policies')
       .set({ users: sql<string[]>`array_remove(users, ${id})` })

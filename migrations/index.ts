@@ -10,6 +10,7 @@ import * as escalationPaths from './20261206T000000Z-escalation-paths'
 import * as escalations from './20261206T010000Z-escalations'
 import * as alertGroupResolution from './20261206T020000Z-alert-group-resolution'
 import * as roundRobinQueues from './20261206T030000Z-round-robin-queues'
+import * as personalNotificationRules from './20261207T000000Z-personal-notification-rules'
 
 // @NOTE An explicit, append-only list: a globbing provider breaks once the code is bundled or compiled.
 const migrations: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '20261206T010000Z-escalations': escalations,
   '20261206T020000Z-alert-group-resolution': alertGroupResolution,
   '20261206T030000Z-round-robin-queues': roundRobinQueues,
+  '20261207T000000Z-personal-notification-rules': personalNotificationRules,
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -6,6 +6,13 @@ cd "$ROOT"
 ensure_node_modules
 ensure_postgres
 export PORT="${PORT:-8080}"
+# Pages carry signed acknowledge/resolve/silence links; a trial run gets a secret of its own, kept across restarts.
+if [ -z "${TOCSIN_LINK_SECRET:-}" ]; then
+  mkdir -p .data
+  [ -s .data/link-secret ] || (umask 077 && node -e "process.stdout.write(require('crypto').randomBytes(32).toString('base64url'))" > .data/link-secret)
+  TOCSIN_LINK_SECRET="$(cat .data/link-secret)"
+  export TOCSIN_LINK_SECRET
+fi
 ./node_modules/.bin/tsx apps/cli/main.ts db migrate
 
 # Each process runs under a supervisor (scripts/lib.sh) that restarts it with backoff when it crashes and says so;

@@ -49,6 +49,13 @@ ensure_postgres() {
     log "PostgreSQL is up but user postgres cannot connect over TCP without a password; set DATABASE_URL"; exit 1; }
 }
 
+# Chromium for the browser tests (driven by playwright-core): Debian's package, never a downloaded browser build.
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then return; fi
+  log "installing Chromium from Debian's packages"
+  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+}
+
 # Waits until a TCP port accepts connections.
 wait_for_port() {
   local port=$1 what=$2 tries=${3:-60}

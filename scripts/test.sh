@@ -7,6 +7,9 @@ cd "$ROOT"
 ensure_node_modules
 ensure_temporal_cli
 ensure_postgres
+ensure_chromium
+# The Go client test builds offline from the module cache (the Go module proxy is reached here, once).
+log "Go client modules"; (cd test/go-client && go mod download)
 
 log "typecheck"; npx tsc --noEmit -p tsconfig.json
 log "lint"; npx eslint .

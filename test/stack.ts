@@ -5,6 +5,7 @@ import { Client } from 'pg'
 import { createDb, migrateToLatest, type Db } from '../db/connect'
 import { createOrganization } from '../db/organizations.repo'
 import type { Notifier } from '../activities/notifications'
+import type { ChannelTransports } from '../activities/channels/port'
 import { createApp } from '../apps/api/app'
 import { Escalations } from '../apps/escalations'
 import { TemplateEngine } from '../apps/ingest/templates'
@@ -115,6 +116,10 @@ export async function startStack(
     outboundAllow?: string
     /** How outbound calls resolve host names (default: `resolveNothing`). */
     outboundLookup?: OutboundLookup
+    /** Transports of the channels personal rules send on (default: none, so the notifier delivers every rule). */
+    channels?: ChannelTransports
+    /** Signs the action links in pages and serves them (default: no links). */
+    linkSecret?: string
   } = {},
 ): Promise<Stack> {
   quietRuntime()
@@ -141,6 +146,8 @@ export async function startStack(
       templates,
       chatWebhookUrl: options.chatWebhookUrl ?? null,
       outbound,
+      ...(options.channels ? { channels: options.channels } : {}),
+      ...(options.linkSecret ? { links: { secret: options.linkSecret, publicUrl: options.publicUrl ?? 'http://tocsin.test', ttlSeconds: 86_400 } } : {}),
     })
     workerRun = worker.run()
   }
@@ -158,6 +165,7 @@ export async function startStack(
     webUrl: 'http://grafana.test',
     logger,
     ical,
+    ...(options.linkSecret ? { actionLinks: { secret: options.linkSecret, ttlSeconds: 86_400 } } : {}),
   })
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s))

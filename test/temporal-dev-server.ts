@@ -74,15 +74,18 @@ export async function startDevServer(options: { port: number; dbFile: string; ex
  */
 export async function ensureTemporalForScript(): Promise<() => Promise<void>> {
   if (process.env.TOCSIN_TEST_TEMPORAL_ADDRESS) return async () => undefined
-  const { mkdtempSync } = await import('node:fs')
+  const { mkdtempSync, rmSync } = await import('node:fs')
   const { tmpdir } = await import('node:os')
   const port = await freePort()
-  const child = await startDevServer({ port, dbFile: path.join(mkdtempSync(path.join(tmpdir(), 'tocsin-script-')), 'temporal.db') })
+  const dir = mkdtempSync(path.join(tmpdir(), 'tocsin-script-'))
+  const child = await startDevServer({ port, dbFile: path.join(dir, 'temporal.db') })
   process.env.TOCSIN_TEST_TEMPORAL_ADDRESS = `127.0.0.1:${port}`
   return async () => {
-    if (child.exitCode !== null) return
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    child.kill('SIGTERM')
-    await exited
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      await exited
+    }
+    rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -9,6 +9,7 @@ import {
   type LifecycleState,
   type Refusal,
 } from './core/lifecycle'
+import { chainStop, type ChainStop, type PersonalChain } from './core/personal-rules'
 import type { EscalationProgram } from './core/program'
 import type { Actor, NewAlert } from './core/types'
 import type { AlertGroupWorkflowInput, EscalationStatus } from './messages'
@@ -80,6 +81,9 @@ export class AlertGroupRun {
   /** Bumped by every event that can change what the loop should do next. */
   changes = 0
   nextWakeAt: string | null = null
+  /** Each paged user's running personal chain; a fresh page replaces it, so the older one stops at its next rule. */
+  private readonly chains = new Map<string, { readonly generation: number; readonly chain: PersonalChain }>()
+  private chainsStarted = 0
 
   constructor(
     readonly input: AlertGroupWorkflowArgs,
@@ -179,6 +183,28 @@ export class AlertGroupRun {
   nextResponders(): { step: string; keyPrefix: string } {
     this.pageCount += 1
     return { step: `responders-${this.pageCount}`, keyPrefix: `${this.prefix}:responders-${this.pageCount}` }
+  }
+
+  /** Starts a user's personal chain (replacing one already running) and returns its generation. */
+  startChain(userId: string, direct: boolean, at: string): number {
+    this.chainsStarted += 1
+    this.chains.set(userId, { generation: this.chainsStarted, chain: { userId, direct, startedAt: at } })
+    return this.chainsStarted
+  }
+
+  /** Why the chain of `generation` must not run its next rule, or null. */
+  chainStopReason(userId: string, generation: number): ChainStop | 'superseded' | 'unpaged' | null {
+    const current = this.chains.get(userId)
+    if (!current) return 'unpaged'
+    if (current.generation !== generation) return 'superseded'
+    return chainStop(this.lifecycle, current.chain)
+  }
+
+  /** Ends one user's chain; true when one was running. */
+  unpage(userId: string): boolean {
+    const running = this.chains.delete(userId)
+    if (running) this.changes += 1
+    return running
   }
 
   /** Escalation runs only while nobody acknowledged, nothing silenced it and steps remain. */

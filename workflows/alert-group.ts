@@ -24,6 +24,7 @@ import {
   silenceUpdate,
   unacknowledgeUpdate,
   unresolveUpdate,
+  unpageUserUpdate,
   unsilenceUpdate,
 } from './messages'
 import { compileChain } from './oncall/compile'
@@ -71,7 +72,7 @@ export async function alertGroupWorkflow(input: AlertGroupWorkflowArgs): Promise
     addRespondersUpdate,
     async ({ users }) => {
       const { step, keyPrefix } = run.nextResponders()
-      effects.page(users, step, keyPrefix)
+      effects.page(users, step, keyPrefix, undefined, true)
     },
     {
       validator: (_request: AddRespondersRequest) => {
@@ -92,6 +93,9 @@ export async function alertGroupWorkflow(input: AlertGroupWorkflowArgs): Promise
       if (refused !== null) throw refuse(refused)
     },
   })
+  setHandler(unpageUserUpdate, ({ actor, userId }) => {
+    if (run.unpage(userId)) effects.unpaged(userId, actor)
+  })
   setHandler(newAlertSignal, (alert) => run.addAlert(alert, new Date()))
   setHandler(escalationStatusQuery, () => run.status(effects.inFlight.size))
 
@@ -100,7 +104,7 @@ export async function alertGroupWorkflow(input: AlertGroupWorkflowArgs): Promise
     await condition(() => !run.resolved)
   } else if (!carried) {
     await recordAlertGroupCreated({ group: alertGroup, createdBy: input.createdBy })
-    effects.page(input.directPages, 'direct-page', `${alertGroup.workflowId}:direct-page`)
+    effects.page(input.directPages, 'direct-page', `${alertGroup.workflowId}:direct-page`, undefined, true)
     if (run.escalation.program) {
       upsertSearchAttributes([{ key: EscalationChainIdKey, value: run.escalation.program.id }])
       if (effects.lifecycleWebhooksOn()) effects.fireLifecycleWebhooks('alert group created', `${run.prefix}:created`)

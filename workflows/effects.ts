@@ -1,18 +1,19 @@
-import { patched, proxyActivities } from '@temporalio/workflow'
-import type { Activities } from '../activities'
+import { condition, patched, proxyActivities } from '@temporalio/workflow'
+import type { Activities, NotifyUserResult } from '../activities'
 import type { StepDue } from '../activities/metrics'
 import type { AlertGroupRun, AppliedAction } from './alert-group-run'
 import type { Command } from './core/escalation'
 import { refusal } from './core/lifecycle'
 import { publicState } from './core/lifecycle'
-import type { DirectPage } from './core/types'
+import type { PlanStage } from './core/personal-rules'
+import type { Actor, DirectPage } from './core/types'
 
 // Everything a run does to the world, through activities only: paging users, lifecycle webhooks, and the effect of
 // each command kind of the step program (one entry per kind in `effects`, so a new kind fails to compile here).
 
 const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' } as const
 
-const { recordAlertGroupCreated, recordAlertGroupAction, resolveRecipients, loadRouteSnapshot, recordTimeline } =
+const { recordAlertGroupCreated, recordAlertGroupAction, resolveRecipients, loadRouteSnapshot, recordTimeline, loadNotificationPlans } =
   proxyActivities<Activities>({ startToCloseTimeout: '10 seconds', retry })
 
 // @NOTE No attempt limit: a page must not be lost to a flaky notifier. The ledger key makes retries safe.
@@ -97,10 +98,107 @@ export class RunEffects {
   }
 
   /**
-   * Pages each user once (per key); only a page actually delivered counts and fires the personal webhooks.
+   * Pages each user by running their personal notification rules (default or important) as durable stages.
    * `stepDue`: the escalation step that pages and when it was due (direct pages and added responders have none).
+   * `direct`: a direct page, whose chains outlive someone else's acknowledgement.
    */
-  page(users: readonly DirectPage[], step: string, keyPrefix: string, stepDue?: StepDue): void {
+  page(users: readonly DirectPage[], step: string, keyPrefix: string, stepDue?: StepDue, direct = false): void {
+    // @NOTE Histories recorded before personal rules page each user with one notification and no plan.
+    if (!patched('personal-notification-rules')) return this.pageOnce(users, step, keyPrefix, stepDue)
+    const at = new Date().toISOString()
+    // Generations are taken now, in order, so a later page of the same user always replaces this one.
+    const chains = users.map((user) => ({ user, generation: this.run.startChain(user.userId, direct, at) }))
+    if (chains.length === 0) return
+    this.background(
+      loadNotificationPlans({
+        organizationId: this.org,
+        alertGroupId: this.run.alertGroup.id,
+        step,
+        keyPrefix,
+        users: users.map((user) => ({ userId: user.userId, important: user.important })),
+      }).then((plans) => {
+        for (const [index, chain] of chains.entries()) {
+          this.background(this.runChain(chain.user, chain.generation, plans[index]?.stages ?? [], step, keyPrefix, stepDue))
+        }
+      }),
+    )
+  }
+
+  /**
+   * One user's chain: before every rule it checks that nothing stopped it (ack, resolve, silence, unpage, a newer
+   * page of the same user); a wait is a durable timer cut short by any of those; each notification runs in the
+   * background, so a channel that keeps failing never holds up the next rule.
+   */
+  private async runChain(user: DirectPage, generation: number, stages: readonly PlanStage[], step: string, keyPrefix: string, stepDue?: StepDue) {
+    const userKey = `${keyPrefix}:${user.userId}`
+    const stopped = () => this.run.chainStopReason(user.userId, generation)
+    for (const [index, stage] of stages.entries()) {
+      // A page runs its first rule whatever happened since it was decided (the group was firing then, and OnCall's
+      // fresh trigger runs rule 1 at once); every later rule first checks that nothing stopped the chain.
+      const reason = index === 0 ? null : stopped()
+      if (reason !== null) {
+        // A newer page restarts the chain and says so itself; any other stop is worth a line in the timeline.
+        if (reason !== 'superseded') this.chainTimeline('notification_chain_stopped', `${userKey}:stopped`, { user_id: user.userId, step, next_position: stage.position, reason })
+        return
+      }
+      if (stage.kind === 'wait') {
+        this.chainTimeline('notification_waiting', `${userKey}:rule-${stage.position}`, {
+          user_id: user.userId,
+          step,
+          position: stage.position,
+          seconds: stage.seconds,
+        })
+        await condition(() => stopped() !== null, stage.seconds * 1000)
+        continue
+      }
+      const key = `${userKey}:rule-${stage.position}`
+      this.background(
+        notifyUser({
+          organizationId: this.org,
+          alertGroupId: this.run.alertGroup.id,
+          title: this.run.alertGroup.title,
+          userId: user.userId,
+          important: user.important,
+          step,
+          idempotencyKey: key,
+          rule: { position: stage.position, type: stage.type, fallback: stage.fallback },
+          // The step's lateness is measured by its first notification.
+          ...(stepDue && index === 0 ? { stepDue } : {}),
+        }).then((result) => this.notified(result, key)),
+      )
+    }
+  }
+
+  /** Records that a user was unpaged; their chain stops before its next rule. */
+  unpaged(userId: string, actor: Actor): void {
+    this.background(
+      recordTimeline({
+        organizationId: this.org,
+        alertGroupId: this.run.alertGroup.id,
+        kind: 'user_unpaged',
+        detail: { user_id: userId, actor },
+        idempotencyKey: `${this.run.prefix}:unpage:${userId}:${this.run.changes}`,
+        at: new Date().toISOString(),
+      }),
+    )
+  }
+
+  private chainTimeline(kind: string, idempotencyKey: string, detail: Record<string, unknown>): void {
+    this.background(
+      recordTimeline({ organizationId: this.org, alertGroupId: this.run.alertGroup.id, kind, detail, idempotencyKey, at: new Date().toISOString() }),
+    )
+  }
+
+  /** A delivered notification counts and fires the personal-notification webhooks, naming the user and channel. */
+  private notified(result: NotifyUserResult, key: string): void {
+    if (result.status !== 'delivered' && result.status !== 'already_delivered') return
+    this.run.notificationsSent += 1
+    const details = { ...(result.user ? { user: result.user } : {}), ...(result.channel ? { channel: result.channel } : {}) }
+    this.fireLifecycleWebhooks('personal notification', `${key}:personal`, undefined, details)
+  }
+
+  /** Pages each user once (per key), as runs recorded before personal rules did. */
+  private pageOnce(users: readonly DirectPage[], step: string, keyPrefix: string, stepDue?: StepDue): void {
     const { alertGroup } = this.run
     for (const user of users) {
       this.background(
@@ -121,9 +219,9 @@ export class RunEffects {
           if (patched('personal-notification-webhooks')) {
             // Results recorded before the activity reported the user and channel lack them.
             const details =
-              result.status === 'skipped'
-                ? {}
-                : { ...(result.user ? { user: result.user } : {}), ...(result.channel ? { channel: result.channel } : {}) }
+              result.status === 'delivered' || result.status === 'already_delivered'
+                ? { ...(result.user ? { user: result.user } : {}), ...(result.channel ? { channel: result.channel } : {}) }
+                : {}
             this.fireLifecycleWebhooks('personal notification', `${keyPrefix}:${user.userId}:personal`, undefined, details)
           }
         }),

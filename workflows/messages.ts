@@ -35,6 +35,13 @@ export const cancelUpdate = defineUpdate<void, [ActionRequest]>('cancel')
 /** Nack: whoever was paged can't take it, so the pending wait ends and the next node runs now. */
 export const escalateNowUpdate = defineUpdate<void, [ActionRequest]>('escalateNow')
 
+/** Stops one user's personal notifications on this group (OnCall's unpage); everyone else's go on. */
+export const unpageUserUpdate = defineUpdate<void, [UnpageRequest]>('unpageUser')
+
+export interface UnpageRequest extends ActionRequest {
+  readonly userId: string
+}
+
 /** A signal, not an update: ingestion must not wait for (or depend on) a live worker to accept an alert. */
 export const newAlertSignal = defineSignal<[NewAlert]>('newAlert')
 

@@ -16,6 +16,7 @@ import { escalationChainSimulateRouter } from './oncall/routes/escalation-chain-
 import { escalationChainsRouter } from './oncall/routes/escalation-chains'
 import { escalationPoliciesRouter } from './oncall/routes/escalation-policies'
 import { onCallShiftsRouter } from './oncall/routes/on-call-shifts'
+import { personalNotificationRulesRouter } from './oncall/routes/personal-notification-rules'
 import { schedulesRouter } from './oncall/routes/schedules'
 import { teamsRouter } from './oncall/routes/teams'
 import { userGroupsRouter } from './oncall/routes/user-groups'
@@ -26,6 +27,7 @@ import { integrationsRouter } from './oncall/routes/integrations'
 import { routesRouter } from './oncall/routes/routes'
 import { ingestionRouter } from '../ingest/router'
 import { v2Router } from './incident-io/router'
+import { actionLinksRouter } from './action-links/router'
 
 // Large enough for any real page request; OnCall clients never send more.
 const JSON_BODY_LIMIT = '1mb'
@@ -89,6 +91,7 @@ export function createApp(deps: ApiDeps): Express {
   api.use(escalationChainsRouter(deps))
   api.use(escalationPoliciesRouter(deps))
   api.use(escalationRouter(deps))
+  api.use(personalNotificationRulesRouter(deps))
   api.use(alertGroupsRouter(deps))
   api.use(webhooksRouter(deps))
   api.use(userGroupsRouter(deps))
@@ -107,6 +110,8 @@ export function createApp(deps: ApiDeps): Express {
   app.use('/v2', v2Router(deps))
   // Alert ingestion: outside /api/v1, no auth header (the token in the URL is the secret).
   app.use(ingestionRouter(deps.db, { logger: deps.logger, escalations: deps.escalations, metrics, ...deps.ingestion }))
+  // Signed action links in pages: outside /api/v1, no auth header (the token in the link is the credential).
+  app.use('/l', actionLinksRouter(deps))
 
   app.use((_req, res) => void res.status(404).json({ detail: 'Not found.' }))
   app.use(errorHandler(deps.logger))

@@ -24,4 +24,6 @@ export interface ApiDeps {
   readonly metrics?: TocsinMetrics
   /** Opens a server span per request when tracing is on. */
   readonly tracer?: Tracer
+  /** Serves the signed action links of pages on `/l/<token>` (without it, those answer a 404 page). */
+  readonly actionLinks?: { readonly secret: string; readonly ttlSeconds: number }
 }

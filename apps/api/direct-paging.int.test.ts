@@ -117,9 +117,9 @@ test('pages two users, acknowledges and resolves through the API, and the workfl
   const timeline = await org.call('GET', `/api/v1/alert_groups/${group.id}/timeline/`)
   expect(timeline.status).toBe(200)
   const events = timeline.body.events as Array<{ type: string; ledger_id?: string; actor: unknown; at: string }>
-  expect(events.map((e) => e.type)).toEqual(['created', 'user_notified', 'user_notified', 'acknowledged', 'resolved'])
+  expect(events.map((e) => e.type)).toEqual(['created', 'notification_plan', 'notification_plan', 'user_notified', 'user_notified', 'acknowledged', 'resolved'])
   expect(events.filter((e) => e.type === 'user_notified').map((e) => e.ledger_id).sort()).toEqual(rows.map((r) => r.id).sort())
-  expect(events[3]?.actor).toEqual({ kind: 'user', userId: org.adminUserId, username: 'admin' })
+  expect(events.find((e) => e.type === 'acknowledged')?.actor).toEqual({ kind: 'user', userId: org.adminUserId, username: 'admin' })
   expect([...events.map((e) => e.at)]).toEqual([...events.map((e) => e.at)].sort())
   expect(notifier.delivered.filter((d) => d.idempotencyKey.includes(group.id))).toHaveLength(2)
 })

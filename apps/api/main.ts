@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     ical: icalOptions(createOutboundFetch({ allow: config.outbound.allow })),
     metrics,
     ...(tracing ? { tracer: tracing.tracer } : {}),
+    ...(config.links.secret ? { actionLinks: { secret: config.links.secret, ttlSeconds: config.links.ttlSeconds } } : {}),
   })
   const server = app.listen(config.http.port, () => {
     logger.info({ port: config.http.port, publicUrl: config.http.publicUrl }, `api listening on http://localhost:${config.http.port}`)

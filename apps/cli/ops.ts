@@ -26,30 +26,23 @@ const verbs: Record<string, OpsAction> = {
   nack: 'escalate_now',
 }
 const usage =
-  'usage: npm run ops -- <ack|unack|resolve|unresolve|silence|unsilence|cancel|nack> <alert_group_id | /v2 escalation id> [seconds, for silence; -1 = forever]'
+  'usage: npm run ops -- <ack|unack|resolve|unresolve|silence|unsilence|cancel|nack> <alert_group_id | /v2 escalation id> [seconds, for silence; -1 = forever]\n' +
+  '       npm run ops -- unpage <alert_group_id | /v2 escalation id> <user_id>'
 
 /** A /v2 escalation id (a ULID) names its alert group; OnCall's alert group ids start with I. */
 const ESCALATION_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/
 
 async function main(argv: string[]): Promise<number> {
   const [verb, target, seconds] = argv
+  if (verb === 'unpage') return unpage(target, seconds)
   const action = verb ? verbs[verb] : undefined
   const delay = seconds === undefined ? -1 : Number(seconds)
   if (!action || !target || !Number.isSafeInteger(delay) || delay < -1) {
     console.error(usage)
     return 2
   }
-  const config = loadConfig()
-  const escalations = Escalations.connect(config.temporal)
   const actor: Actor = { kind: 'ops', name: userInfo().username }
-  // The database is only needed to explain a refusal or to start an unresolved group over.
-  const db = createDb(config.db.url, { max: 1 })
-  try {
-    const alertGroupId = ESCALATION_ID.test(target) ? await alertGroupIdOfEscalation(db, target) : target
-    if (alertGroupId === undefined) {
-      console.error(`${target}: no such escalation`)
-      return 1
-    }
+  return onAlertGroup(target, async (alertGroupId, escalations, db) => {
     const outcome: ActionOutcome | { kind: 'missing' } =
       action === 'unresolve' ? await reopen(db, escalations, alertGroupId, actor) : await escalations.act(alertGroupId, action, actor, delay)
     if (outcome.kind === 'done') {
@@ -66,10 +59,45 @@ async function main(argv: string[]): Promise<number> {
     }
     console.error(`${alertGroupId}: ${await explainClosed(db, alertGroupId, action)}`)
     return 1
+  })
+}
+
+/**
+ * Runs `act` on the alert group `target` names (its id, or a /v2 escalation id) with a Temporal client and a
+ * one-connection pool (the database explains refusals and finds escalations), closing both after.
+ */
+async function onAlertGroup(target: string, act: (alertGroupId: string, escalations: Escalations, db: Db) => Promise<number>): Promise<number> {
+  const config = loadConfig()
+  const escalations = Escalations.connect(config.temporal)
+  const db = createDb(config.db.url, { max: 1 })
+  try {
+    const alertGroupId = ESCALATION_ID.test(target) ? await alertGroupIdOfEscalation(db, target) : target
+    if (alertGroupId === undefined) {
+      console.error(`${target}: no such escalation`)
+      return 1
+    }
+    return await act(alertGroupId, escalations, db)
   } finally {
     await escalations.client.connection.close()
     await db.destroy()
   }
+}
+
+/** Stops one user's personal notifications on a group; the others' go on. */
+async function unpage(target: string | undefined, userId: string | undefined): Promise<number> {
+  if (!target || !userId) {
+    console.error(usage)
+    return 2
+  }
+  return onAlertGroup(target, async (alertGroupId, escalations) => {
+    const outcome = await escalations.unpage(alertGroupId, userId, { kind: 'ops', name: userInfo().username })
+    if (outcome.kind === 'done') {
+      console.log(`${alertGroupId}: ${userId} unpaged`)
+      return 0
+    }
+    console.error(`${alertGroupId}: the escalation has ended`)
+    return 1
+  })
 }
 
 async function reopen(db: Db, escalations: Escalations, alertGroupId: string, actor: Actor): Promise<ActionOutcome | { kind: 'missing' }> {

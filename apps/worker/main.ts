@@ -4,6 +4,8 @@ import { createDb } from '../../db/connect'
 import { icalOptions, refreshDueIcalCopies } from '../../db/schedule-ical'
 import { createOutboundFetch } from '../../activities/outbound'
 import { createNotifier } from '../../activities/notifications'
+import { createChannels } from '../../activities/channels'
+import { createSlackPoster } from '../../activities/channels/slack'
 import { TemplateEngine } from '../ingest/templates'
 import { IngestionProcessor } from '../ingest/processor'
 import { loadConfig } from '../config'
@@ -110,6 +112,9 @@ async function main(): Promise<void> {
           taskQueue: config.temporal.taskQueue,
           db,
           notifier: createNotifier(config.notifier, outbound),
+          channels: createChannels(config.channels, outbound),
+          slack: config.channels.slack ? createSlackPoster(config.channels.slack, outbound) : null,
+          ...(config.links.secret ? { links: { secret: config.links.secret, publicUrl: config.http.publicUrl, ttlSeconds: config.links.ttlSeconds } } : {}),
           shutdownGraceMs: config.worker.shutdownGraceMs,
           templates,
           chatWebhookUrl: config.notifier.chatWebhookUrl,

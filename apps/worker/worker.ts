@@ -3,6 +3,9 @@ import { type NativeConnection, Worker } from '@temporalio/worker'
 import { createActivities } from '../../activities'
 import type { Db } from '../../db/connect'
 import type { Notifier } from '../../activities/notifications'
+import type { ChannelTransports } from '../../activities/channels/port'
+import type { SlackChannelPoster } from '../../activities/channels/slack'
+import { actionLinksFor } from '../action-links'
 import type { OutboundFetch } from '../../activities/outbound'
 import type { ActivityMetrics } from '../../activities/metrics'
 import type { TemplateEngine } from '../ingest/templates'
@@ -14,7 +17,14 @@ export interface WorkerDeps {
   readonly namespace: string
   readonly taskQueue: string
   readonly db: Db
-  readonly notifier: Notifier
+  /** Delivers rules whose channel is not configured; null: such rules are skipped. */
+  readonly notifier: Notifier | null
+  /** The transports of the configured channels (email, SMS, voice, Slack). */
+  readonly channels?: ChannelTransports
+  /** Posts notify_whole_channel steps with Slack's chat.postMessage; null: through the chat webhook. */
+  readonly slack?: SlackChannelPoster | null
+  /** Signs the action links every page carries; absent: pages carry none. */
+  readonly links?: { readonly secret: string; readonly publicUrl: string; readonly ttlSeconds: number }
   readonly shutdownGraceMs: number
   /** Renders users' Jinja templates (webhooks) in the sandbox, with its time and size limits. */
   readonly templates: TemplateEngine
@@ -47,6 +57,9 @@ export async function createEscalationWorker(deps: WorkerDeps): Promise<Worker> 
       chatWebhookUrl: deps.chatWebhookUrl ?? null,
       ...(deps.outbound ? { outbound: deps.outbound } : {}),
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      ...(deps.channels ? { channels: deps.channels } : {}),
+      ...(deps.slack ? { slack: deps.slack } : {}),
+      ...(deps.links ? { actionLinks: actionLinksFor({ ...deps.links, now: () => new Date() }) } : {}),
     }),
     // Every activity log line names its alert group and step; with tracing, its span joins the workflow's trace.
     interceptors: {

@@ -41,4 +41,15 @@ test('the ops script acks and cancels /v2 escalations; the workflow carries the 
   await eventually(async () => ((await status(first.id)) === 'acked' ? true : undefined), 10_000, 'acked')
   await eventually(async () => ((await status(second.id)) === 'cancelled' ? true : undefined), 10_000, 'cancelled')
   await expect(run(tsx, [ops, 'cancel', '01JZZZZZZZZZZZZZZZZZZZZZZZ'], { env })).rejects.toMatchObject({ stderr: expect.stringContaining('no such escalation') })
-}, 90_000)
+
+  // Unpage: one user's personal notifications stop, said in the timeline; a missing user id is a usage error.
+  const third = (await create('ops-3')).body.escalation
+  expect((await run(tsx, [ops, 'unpage', third.id, user], { env })).stdout).toContain(`${user} unpaged`)
+  const thirdGroup = (await stack.db.selectFrom('escalations').select('alert_group_id').where('id', '=', third.id).executeTakeFirstOrThrow()).alert_group_id
+  await eventually(
+    async () => ((await stack.db.selectFrom('alert_group_events').select('kind').where('alert_group_id', '=', thirdGroup).where('kind', '=', 'user_unpaged').execute()).length === 1 ? true : undefined),
+    10_000,
+    'the unpage in the timeline',
+  )
+  await expect(run(tsx, [ops, 'unpage', third.id], { env })).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('usage') })
+}, 120_000)

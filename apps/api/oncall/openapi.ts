@@ -11,11 +11,13 @@ import { chainDaysQuery } from './schemas/escalation-chains-oncall'
 import { simulateChainBody } from './schemas/escalation-chain-simulate'
 import { policyFieldsSchema, stepTypes } from './schemas/escalation-policies'
 import { shiftFieldsSchema } from './schemas/on-call-shifts'
+import { listRulesQuery, newRuleSchema, ruleChangeSchema } from './schemas/personal-notification-rules'
 import { createScheduleSchemas, finalShiftsQuery, onCallAtQuery, updateScheduleSchemas } from './schemas/schedules'
 import { createTeamSchema, updateTeamSchema } from './schemas/teams'
 import { createUserGroupSchema, updateUserGroupSchema } from './schemas/user-groups'
 import { createWebhookSchema, updateWebhookSchema } from './schemas/webhooks'
 import { createUserSchema, listUsersQuery, updateUserSchema, userShapeQuery } from './schemas/users'
+import { NOTIFICATION_RULE_TYPES, WAIT_DURATIONS_SECONDS } from '../../../workflows/core/personal-rules'
 
 // The OpenAPI document is generated from the very zod schemas that validate the requests (z.toJSONSchema, whose
 // draft 2020-12 output is what OpenAPI 3.1 uses). Every route the app registers must appear here (tested).
@@ -38,6 +40,11 @@ const deleted = { '204': 'Deleted', '404': 'Not found.' }
 
 // `type` is read by the handler (an unknown type is a top-level detail); documented as the enum it accepts.
 const policyBody = policyFieldsSchema.extend({ type: z.enum(stepTypes) })
+
+// A rule's `type` is checked by the handler and its `duration` read as OnCall reads it: documented as what they accept.
+const ruleDocumented = { type: z.enum(NOTIFICATION_RULE_TYPES), duration: z.literal(WAIT_DURATIONS_SECONDS).optional() }
+const newRuleBody = newRuleSchema.extend({ ...ruleDocumented, user_id: z.string() })
+const ruleChangeBody = ruleChangeSchema.extend({ ...ruleDocumented, type: ruleDocumented.type.optional() })
 
 const actionResponses = { '200': 'Empty body', '400': "Refused, in OnCall's words", '404': 'Not found.' }
 
@@ -97,6 +104,26 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
       permission: 'admin',
       responses: { '200': '{"user_id", "username"} of the user now at the head', '400': 'Not a round-robin step, or no users', '404': 'Not found.' },
     },
+  },
+  '/personal_notification_rules': {
+    GET: {
+      summary: "List personal notification rules: by user, the default list before the important one, then position",
+      permission: 'viewer',
+      query: listRulesQuery,
+      responses: { ...list('personal notification rules'), '400': 'User not found., or Important is not bool' },
+    },
+    POST: {
+      summary: "Add a rule to a user's default or important list",
+      permission: 'editor',
+      body: newRuleBody,
+      responses: created('The rule; duration only on a wait'),
+    },
+  },
+  '/personal_notification_rules/{id}': {
+    GET: { summary: 'Get a personal notification rule', permission: 'viewer', query: listRulesQuery, responses: one('The rule') },
+    PUT: { summary: 'Update a personal notification rule (user and importance stay)', permission: 'editor', query: listRulesQuery, body: ruleChangeBody, responses: updated('The rule') },
+    PATCH: { summary: 'Update a personal notification rule (user and importance stay)', permission: 'editor', query: listRulesQuery, body: ruleChangeBody, responses: updated('The rule') },
+    DELETE: { summary: 'Delete a personal notification rule', permission: 'editor', query: listRulesQuery, responses: deleted },
   },
   '/webhooks': {
     GET: { summary: 'List outgoing webhooks', permission: 'viewer', responses: list('webhooks') },

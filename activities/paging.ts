@@ -1,0 +1,285 @@
+import { activityInfo } from '@temporalio/activity'
+import { appendEvent } from '../db/alert-groups.repo'
+import type { Db } from '../db/connect'
+import { notificationRulesOf } from '../db/personal-notification-rules.repo'
+import { findUsers } from '../db/users.repo'
+import { notificationRuleTypes, planOf, type NotifyRuleType, type PlanStage } from '../workflows/core/personal-rules'
+import { PermanentDeliveryError, type ActionLinks, type ChannelMessage, type ChannelTransports, type Transport } from './channels/port'
+import { activityLog, observeLateness, type ActivityMetrics, type StepDue } from './metrics'
+import type { Notifier } from './notifications'
+import { OutboundRefusedError } from './outbound'
+
+// Paging a user: the plan their personal rules make for one page, and each notification of it, sent once through
+// the channel its rule names (or the catch-all notifier when that channel is not configured).
+
+export interface PagingDeps {
+  readonly db: Db
+  /** Delivers rules whose channel is not configured (the log line, the outgoing webhook); null: they are skipped. */
+  readonly notifier: Notifier | null
+  readonly channels: ChannelTransports
+  /** Signed links acting on the group as the paged user; absent: pages carry none. */
+  readonly actionLinks?: (alertGroupId: string, userId: string) => ActionLinks
+  readonly now: () => Date
+  readonly metrics: ActivityMetrics
+}
+
+export interface NotifyUserRequest {
+  readonly organizationId: string
+  readonly alertGroupId: string
+  readonly title: string | null
+  readonly userId: string
+  readonly important: boolean
+  /** Which step asked for it, e.g. `direct-page`. */
+  readonly step: string
+  /** Derived from the workflow id, the step, the user and the rule: the same for every retry and replay. */
+  readonly idempotencyKey: string
+  /** The personal rule this notification carries out; absent in runs recorded before personal rules. */
+  readonly rule?: { readonly position: number; readonly type: NotifyRuleType; readonly fallback: boolean }
+  /** The escalation step that pages, and when it was due (none for direct pages and added responders). */
+  readonly stepDue?: StepDue
+}
+
+/** Who a page went to, as the personal-notification webhooks report it. */
+export interface NotifiedUser {
+  readonly id: string
+  readonly username: string
+  readonly email: string
+}
+
+/**
+ * `user` and `channel` were added later: results recorded in older histories lack them, so the workflow reads them
+ * as optional.
+ */
+export type NotifyUserResult =
+  | {
+      readonly status: 'delivered' | 'already_delivered'
+      readonly ledgerId: string
+      readonly user?: NotifiedUser
+      /** The channel the page went out on. */
+      readonly channel?: string
+    }
+  | { readonly status: 'skipped'; readonly reason: string }
+  /** The provider refused it for good (invalid number, a 4xx): not retried; the user's next rule still runs. */
+  | { readonly status: 'failed'; readonly reason: string; readonly channel: string }
+
+export interface NotificationPlan {
+  readonly userId: string
+  readonly stages: readonly PlanStage[]
+}
+
+/** The catch-all notifier seen as a transport: it takes any rule and any user. */
+function catchAllTransport(notifier: Notifier): Transport {
+  return {
+    channel: notifier.channel,
+    unreachable: () => null,
+    async deliver(message) {
+      await notifier.deliver({
+        idempotencyKey: message.idempotencyKey,
+        ledgerId: message.ledgerId,
+        alertGroupId: message.alertGroupId,
+        title: message.title,
+        important: message.important,
+        ruleType: message.ruleType,
+        links: message.links,
+        user: { id: message.user.id, username: message.user.username, email: message.user.email, phoneNumber: message.user.phoneNumber },
+      })
+      return {}
+    },
+  }
+}
+
+const describe = (stage: PlanStage) => (stage.kind === 'wait' ? `wait ${stage.seconds} s` : stage.type)
+
+export function createPagingActivities({ db, notifier, channels, actionLinks, now, metrics }: PagingDeps) {
+  const catchAll = notifier ? catchAllTransport(notifier) : null
+
+  /** The transport for a rule, or why there is none. */
+  function transportFor(type: NotifyRuleType | undefined): Transport | string {
+    if (type === undefined) return catchAll ?? 'no notifier is configured'
+    const channel = notificationRuleTypes[type].channel
+    return channels[channel] ?? catchAll ?? `channel not configured: ${channel}`
+  }
+
+  async function timeline(request: NotifyUserRequest, kind: string, suffix: string, detail: Record<string, unknown>, at = now().toISOString()) {
+    await appendEvent(db, request.organizationId, request.alertGroupId, {
+      kind,
+      at,
+      actor: null,
+      detail: { user_id: request.userId, step: request.step, ...ruleDetail(request), ...detail },
+      idempotencyKey: `${request.idempotencyKey}:${suffix}`,
+    })
+  }
+
+  async function skip(request: NotifyUserRequest, reason: string): Promise<NotifyUserResult> {
+    await timeline(request, 'notification_skipped', 'skipped', { reason })
+    metrics.pageSent(request.rule?.type ?? 'notifier', 'skipped')
+    activityLog().info('page skipped', { userId: request.userId, reason })
+    return { status: 'skipped', reason }
+  }
+
+  return {
+    /**
+     * The stages each user's page runs: their rules of the asked list, or the email fallback. Each plan is written to
+     * the timeline once, so the timeline says what will happen to every paged user.
+     */
+    async loadNotificationPlans(request: {
+      organizationId: string
+      alertGroupId: string
+      step: string
+      keyPrefix: string
+      users: ReadonlyArray<{ userId: string; important: boolean }>
+    }): Promise<NotificationPlan[]> {
+      const plans: NotificationPlan[] = []
+      for (const user of request.users) {
+        const stages = planOf(await notificationRulesOf(db, request.organizationId, user.userId, user.important))
+        await appendEvent(db, request.organizationId, request.alertGroupId, {
+          kind: 'notification_plan',
+          at: now().toISOString(),
+          actor: null,
+          detail: {
+            user_id: user.userId,
+            step: request.step,
+            important: user.important,
+            plan: stages.map(describe),
+            ...(stages[0]?.kind === 'notify' && stages[0].fallback ? { fallback: 'no rules in this list: one email' } : {}),
+          },
+          idempotencyKey: `${request.keyPrefix}:${user.userId}:plan`,
+        })
+        plans.push({ userId: user.userId, stages })
+      }
+      return plans
+    },
+
+    /**
+     * Sends one notification once: the ledger row (unique per key) records it and its outcome. A transient failure
+     * throws (Temporal retries with backoff); a permanent one is recorded and returned, not retried.
+     */
+    async notifyUser(request: NotifyUserRequest): Promise<NotifyUserResult> {
+      const { organizationId, alertGroupId, idempotencyKey } = request
+      const [user] = await findUsers(db, organizationId, [request.userId])
+      if (!user) return skip(request, 'user no longer exists')
+      const transport = transportFor(request.rule?.type)
+      if (typeof transport === 'string') return skip(request, transport)
+      const message: Omit<ChannelMessage, 'ledgerId'> = {
+        idempotencyKey,
+        alertGroupId,
+        title: request.title,
+        important: request.important,
+        ruleType: request.rule?.type ?? 'notify_by_email',
+        user: { id: user.id, username: user.username, email: user.email, phoneNumber: user.phoneNumber, slackUserId: user.slack?.userId ?? null },
+        links: actionLinks ? actionLinks(alertGroupId, user.id) : null,
+      }
+      const unreachable = transport.unreachable({ ...message, ledgerId: '' })
+      if (unreachable !== null) return skip(request, unreachable)
+
+      await db
+        .insertInto('notifications')
+        .values({
+          organization_id: organizationId,
+          alert_group_id: alertGroupId,
+          user_id: user.id,
+          step: request.step,
+          important: request.important,
+          channel: transport.channel,
+          idempotency_key: idempotencyKey,
+          rule_position: request.rule?.position ?? null,
+          rule_type: request.rule?.type ?? null,
+        })
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .execute()
+      const ledger = await db
+        .selectFrom('notifications')
+        .select(['id', 'delivered_at', 'channel', 'status', 'error'])
+        .where('idempotency_key', '=', idempotencyKey)
+        .executeTakeFirstOrThrow()
+      const notified = { id: user.id, username: user.username, email: user.email }
+      if (ledger.delivered_at !== null) {
+        metrics.pageSent(ledger.channel, 'already_delivered')
+        return { status: 'already_delivered', ledgerId: ledger.id, user: notified, channel: ledger.channel }
+      }
+      if (ledger.status === 'failed') return { status: 'failed', reason: ledger.error ?? 'failed', channel: ledger.channel }
+      // A provider that kept failing stops being retried once the group is resolved (OnCall's perform_notification
+      // refuses a resolved group), so the run can finish; a first attempt always goes out.
+      const group =
+        activityInfo().attempt > 1
+          ? await db.selectFrom('alert_groups').select('resolved_at').where('organization_id', '=', organizationId).where('id', '=', alertGroupId).executeTakeFirst()
+          : undefined
+      if (group?.resolved_at) {
+        const reason = 'the alert group is resolved'
+        await db.updateTable('notifications').set({ status: 'skipped', error: reason }).where('id', '=', ledger.id).execute()
+        return skip(request, reason)
+      }
+
+      let providerId: string | undefined
+      try {
+        providerId = (await transport.deliver({ ...message, ledgerId: ledger.id })).providerId
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err)
+        if (err instanceof PermanentDeliveryError) {
+          await db.transaction().execute(async (trx) => {
+            await trx.updateTable('notifications').set({ status: 'failed', error: reason, attempts: activityInfo().attempt }).where('id', '=', ledger.id).execute()
+            await appendEvent(trx, organizationId, alertGroupId, {
+              kind: 'notification_failed',
+              at: now().toISOString(),
+              actor: null,
+              detail: { user_id: user.id, step: request.step, ...ruleDetail(request), channel: transport.channel, ledger_id: ledger.id, reason },
+              idempotencyKey: `${idempotencyKey}:failed`,
+            })
+          })
+          metrics.pageSent(transport.channel, 'failed')
+          activityLog().warn('page refused by the provider; not retrying', { userId: user.id, channel: transport.channel, reason })
+          return { status: 'failed', reason, channel: transport.channel }
+        }
+        const refused = err instanceof OutboundRefusedError
+        await db.updateTable('notifications').set({ status: 'retrying', error: reason, attempts: activityInfo().attempt }).where('id', '=', ledger.id).execute()
+        // The first failed attempt says so in the timeline; the ledger keeps the latest error and the attempt count.
+        // A refused notifier is the operator's to fix (TOCSIN_OUTBOUND_ALLOW): the page keeps retrying meanwhile.
+        await timeline(request, refused ? 'notification_failed' : 'notification_retrying', refused ? 'refused' : 'retrying', {
+          channel: transport.channel,
+          ledger_id: ledger.id,
+          reason: refused ? `refused: ${reason}` : reason,
+        })
+        metrics.pageSent(transport.channel, refused ? 'refused' : 'failed')
+        activityLog().warn(refused ? 'page refused by the outbound policy; retrying' : 'page not delivered; retrying', {
+          userId: user.id,
+          channel: transport.channel,
+          reason,
+        })
+        throw err
+      }
+      // The delivery record and its timeline entry commit together: a crash between the two cannot lose the entry.
+      const deliveredAt = now().toISOString()
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('notifications')
+          .set({ delivered_at: deliveredAt, status: 'sent', error: null, provider_id: providerId ?? null, attempts: activityInfo().attempt })
+          .where('id', '=', ledger.id)
+          .where('delivered_at', 'is', null)
+          .execute()
+        await appendEvent(trx, organizationId, alertGroupId, {
+          kind: 'user_notified',
+          at: deliveredAt,
+          actor: null,
+          detail: {
+            user_id: user.id,
+            username: user.username,
+            important: request.important,
+            step: request.step,
+            ...ruleDetail(request),
+            ledger_id: ledger.id,
+            channel: transport.channel,
+          },
+          idempotencyKey: `${idempotencyKey}:notified`,
+        })
+      })
+      metrics.pageSent(transport.channel, 'delivered')
+      observeLateness(metrics, request.stepDue, new Date(deliveredAt))
+      activityLog().info('page delivered', { userId: user.id, channel: transport.channel })
+      return { status: 'delivered', ledgerId: ledger.id, user: notified, channel: transport.channel }
+    },
+  }
+}
+
+function ruleDetail(request: NotifyUserRequest): Record<string, unknown> {
+  return request.rule ? { rule_position: request.rule.position, rule_type: request.rule.type, ...(request.rule.fallback ? { fallback: true } : {}) } : {}
+}
