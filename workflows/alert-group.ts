@@ -103,7 +103,11 @@ export async function alertGroupWorkflow(input: AlertGroupWorkflowArgs): Promise
   if (input.reopen) {
     await condition(() => !run.resolved)
   } else if (!carried) {
-    await recordAlertGroupCreated({ group: alertGroup, createdBy: input.createdBy })
+    const created = recordAlertGroupCreated({ group: alertGroup, createdBy: input.createdBy })
+    // @NOTE Runs recorded before this patch waited for the record (a round trip) before their first page. The API
+    // has written the group already; the record only covers a lost commit, and writes that need the row retry.
+    if (patched('first-page-without-waiting-for-the-record')) effects.background(created)
+    else await created
     effects.page(input.directPages, 'direct-page', `${alertGroup.workflowId}:direct-page`, undefined, true)
     if (run.escalation.program) {
       upsertSearchAttributes([{ key: EscalationChainIdKey, value: run.escalation.program.id }])

@@ -101,15 +101,15 @@ const until = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs =
 const actor = { kind: 'ops' as const, name: 'test' }
 
 /**
- * Waits for the run to end; with TOCSIN_RECORD_HISTORY=<dir> it also writes its history there as `<name>-v<n>.json`
- * (the replay fixtures in workflows/histories, refreshed after a deliberate change of the workflow's shape).
+ * Waits for the run to end; with TOCSIN_RECORD_HISTORY=<dir> it also writes its history there as `<name>.json`
+ * (the replay fixtures in workflows/histories, recorded again under a new version after a change of the workflow's shape).
  */
 async function recordHistory(workflowId: string, name: string) {
   await stack.escalations.client.workflow.getHandle(workflowId).result()
   const dir = process.env.TOCSIN_RECORD_HISTORY
   if (!dir) return
   const shown = await promisify(execFile)(temporalCliPath(), ['workflow', 'show', '--address', temporalAddress(), '-w', workflowId, '--output', 'json'])
-  writeFileSync(`${dir}/${name}-v1.json`, shown.stdout)
+  writeFileSync(`${dir}/${name}.json`, shown.stdout)
 }
 
 test('a step pages each user through their own default or important rules; an empty list falls back to one email', async () => {
@@ -195,7 +195,7 @@ test('a user reached by two steps starts their rules over; the first chain stops
   expect(rows[2]?.idempotency_key.startsWith(`${secondStep}:`)).toBe(true)
   expect(await events(group.id, 'notification_chain_stopped')).toEqual([])
   await stack.escalations.act(group.id, 'resolve', actor)
-  await recordHistory(group.workflowId, 'personal-rules-two-steps')
+  await recordHistory(group.workflowId, 'personal-rules-two-steps-v2')
 })
 
 test('a channel failing for good is recorded with the provider error and the next rule still runs', async () => {
@@ -298,7 +298,7 @@ test("direct pages go on after someone else's acknowledgement; the acknowledging
   expect(rows.filter((r) => r.rule_type === 'notify_by_email').map((r) => r.user_id)).toEqual([kim])
   expect((await events(group.id, 'user_unpaged')).map((e) => (e.detail as any).user_id)).toEqual([lea])
   await stack.escalations.act(group.id, 'resolve', actor)
-  await recordHistory(group.workflowId, 'personal-rules-direct-unpage')
+  await recordHistory(group.workflowId, 'personal-rules-direct-unpage-v2')
 })
 
 describe('a worker killed between two rules', () => {
