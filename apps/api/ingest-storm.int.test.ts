@@ -53,8 +53,9 @@ test('10,000 alerts over 200 keys: 200 groups, 10,000 alerts, every alert counte
 
   await eventually(
     async () => ((await stack.db.selectFrom('ingest_inbox').select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow()).n === 0 ? true : undefined),
-    // A correctness test, not a benchmark (bench:ingest measures throughput): the budget leaves room for a loaded CI box.
-    200_000,
+    // A correctness test, not a benchmark (bench:ingest measures throughput): the budget leaves room for a loaded CI box
+    // (alone here it drains in 80-110 s; late in a CI run, with the shared Temporal server busy, it took over 250 s).
+    480_000,
     'the inbox drained',
   )
   const drainedMs = Date.now() - started
@@ -79,4 +80,4 @@ test('10,000 alerts over 200 keys: 200 groups, 10,000 alerts, every alert counte
     `storm: ${ALERTS} accepted in ${acceptedMs} ms (${Math.round((ALERTS / acceptedMs) * 1000)}/s), grouped in PostgreSQL after ` +
       `${drainedMs} ms, counted by every workflow after ${Date.now() - started} ms`,
   )
-}, 300_000)
+}, 600_000)
