@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { SMTPServer } from 'smtp-server'
 import { createEmailTransport } from './email'
 import { PermanentDeliveryError, type ChannelMessage } from './port'
-import { testLinks, testMessage } from './test-message'
+import { failure, testLinks, testMessage } from './test-message'
 
 // The email transport against a real SMTP server (smtp-server) on 127.0.0.1: authentication, no TLS. Each test sets
 // how the server answers RCPT TO; every accepted message is parsed back with mailparser.
@@ -72,15 +72,6 @@ const transport = (from = 'Tocsin <tocsin@pager.example.com>') =>
   createEmailTransport({ url: `smtp://pager:${encodeURIComponent('p@ss:word')}@127.0.0.1:${port}`, from }, { timeoutMs: 5_000 })
 
 const addresses = (field: AddressObject | AddressObject[] | undefined) => [field ?? []].flat().flatMap((a) => a.value.map((v) => v.address))
-
-async function failure(delivery: Promise<unknown>): Promise<Error> {
-  return delivery.then(
-    () => {
-      throw new Error('delivered, but a failure was expected')
-    },
-    (err: Error) => err,
-  )
-}
 
 test('a page is one authenticated message to the user: subject, sender, text and HTML bodies with the three links', async () => {
   const delivery = await transport().deliver(page())

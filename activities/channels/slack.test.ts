@@ -4,7 +4,7 @@ import { NOTHING_ALLOWED, parseAllowList } from '../../workflows/core/outbound-p
 import { createOutboundFetch, OutboundRefusedError } from '../outbound'
 import { PermanentDeliveryError, type ChannelMessage } from './port'
 import { createSlackClient, createSlackPoster, createSlackTransport } from './slack'
-import { testLinks, testMessage } from './test-message'
+import { failure, testLinks, testMessage } from './test-message'
 
 // Slack against a server on 127.0.0.1 that answers like Slack's Web API: HTTP 200 with `{ ok, … }`, a bearer token,
 // form-encoded arguments; `invalid_auth` for a wrong token. Each test may make it fail on demand.
@@ -63,15 +63,6 @@ const links = testLinks
 
 function page(overrides: Partial<ChannelMessage> = {}, user: Partial<ChannelMessage['user']> = {}): ChannelMessage {
   return testMessage('notify_by_slack', overrides, { slackUserId: 'U0ALICE', ...user })
-}
-
-async function failure(delivery: Promise<unknown>): Promise<Error> {
-  return delivery.then(
-    () => {
-      throw new Error('delivered, but a failure was expected')
-    },
-    (err: Error) => err,
-  )
 }
 
 const linkLine = `<${links.acknowledge}|Acknowledge> · <${links.resolve}|Resolve> · <${links.silence}|Silence for 1 hour>`

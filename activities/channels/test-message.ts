@@ -26,3 +26,13 @@ export function testMessage(
     ...overrides,
   }
 }
+
+/** The error a delivery failed with; a delivery that succeeds fails the test. */
+export async function failure(delivery: Promise<unknown>): Promise<Error> {
+  return delivery.then(
+    () => {
+      throw new Error('delivered, but a failure was expected')
+    },
+    (err: Error) => err,
+  )
+}

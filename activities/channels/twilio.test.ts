@@ -4,7 +4,7 @@ import { NOTHING_ALLOWED, parseAllowList } from '../../workflows/core/outbound-p
 import { createOutboundFetch, OutboundRefusedError } from '../outbound'
 import { PermanentDeliveryError, type ChannelMessage } from './port'
 import { createTwilioTransports } from './twilio'
-import { testLinks, testMessage } from './test-message'
+import { failure, testLinks, testMessage } from './test-message'
 
 // SMS and voice against a server on 127.0.0.1 that speaks Twilio's REST API the way Twilio documents it: it checks
 // the path, basic auth and form encoding as Twilio does (401 with error 20003 otherwise), and fails on demand.
@@ -64,15 +64,6 @@ const links = testLinks
 
 function page(overrides: Partial<ChannelMessage> = {}, user: Partial<ChannelMessage['user']> = {}): ChannelMessage {
   return testMessage('notify_by_sms', overrides, { phoneNumber: '+15551234567', ...user })
-}
-
-async function failure(delivery: Promise<unknown>): Promise<Error> {
-  return delivery.then(
-    () => {
-      throw new Error('delivered, but a failure was expected')
-    },
-    (err: Error) => err,
-  )
 }
 
 test('an SMS is one form-encoded POST to the account\'s Messages resource, with the links; the SID comes back', async () => {
