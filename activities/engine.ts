@@ -229,10 +229,21 @@ export function createEngineActivities(deps: EngineDeps) {
           .values({ idempotency_key: key, organization_id: request.organizationId, alert_group_id: request.alertGroupId, text: request.text })
           .onConflict((oc) => oc.column('idempotency_key').doNothing())
           .execute()
-        const post = await db.selectFrom('chat_posts').select('delivered_at').where('idempotency_key', '=', key).executeTakeFirstOrThrow()
+        const post = await db
+          .selectFrom('chat_posts')
+          .select('delivered_at')
+          .where('organization_id', '=', request.organizationId)
+          .where('idempotency_key', '=', key)
+          .executeTakeFirstOrThrow()
         return post.delivered_at !== null
       }
-      const markPosted = (key: string) => db.updateTable('chat_posts').set({ delivered_at: deps.now().toISOString() }).where('idempotency_key', '=', key).execute()
+      const markPosted = (key: string) =>
+        db
+          .updateTable('chat_posts')
+          .set({ delivered_at: deps.now().toISOString() })
+          .where('organization_id', '=', request.organizationId)
+          .where('idempotency_key', '=', key)
+          .execute()
       if (await alreadyPosted(request.idempotencyKey)) return { status: 'posted' }
 
       if (slack) {

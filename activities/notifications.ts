@@ -1,19 +1,9 @@
 import type { NotifierConfig } from '../apps/config'
+import type { ChannelMessage } from './channels/port'
 import { defaultOutboundFetch, type OutboundFetch } from './outbound'
 
-/** What a notifier is asked to deliver; the idempotency key lets the receiver drop a redelivery. */
-export interface Notification {
-  readonly idempotencyKey: string
-  readonly ledgerId: string
-  readonly alertGroupId: string
-  readonly title: string | null
-  readonly important: boolean
-  /** The personal rule it carries out (absent from pages sent before personal rules). */
-  readonly ruleType?: string
-  /** Signed links acting on the alert group as this user; null when no link secret is configured. */
-  readonly links?: { readonly acknowledge: string; readonly resolve: string; readonly silence: string } | null
-  readonly user: { readonly id: string; readonly username: string; readonly email: string; readonly phoneNumber: string | null }
-}
+/** What a notifier is asked to deliver: a channel's message; the idempotency key lets the receiver drop a redelivery. */
+export type Notification = ChannelMessage
 
 /** The port through which pages leave Tocsin (SMS, phone, chat… behind one interface). */
 export interface Notifier {

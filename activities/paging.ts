@@ -1,6 +1,8 @@
 import { activityInfo } from '@temporalio/activity'
+import type { Updateable } from 'kysely'
 import { appendEvent } from '../db/alert-groups.repo'
 import type { Db } from '../db/connect'
+import type { NotificationsTable } from '../db/schema'
 import { notificationRulesOf } from '../db/personal-notification-rules.repo'
 import { findUsers } from '../db/users.repo'
 import { notificationRuleTypes, planOf, type NotifyRuleType, type PlanStage } from '../workflows/core/personal-rules'
@@ -73,16 +75,7 @@ function catchAllTransport(notifier: Notifier): Transport {
     channel: notifier.channel,
     unreachable: () => null,
     async deliver(message) {
-      await notifier.deliver({
-        idempotencyKey: message.idempotencyKey,
-        ledgerId: message.ledgerId,
-        alertGroupId: message.alertGroupId,
-        title: message.title,
-        important: message.important,
-        ruleType: message.ruleType,
-        links: message.links,
-        user: { id: message.user.id, username: message.user.username, email: message.user.email, phoneNumber: message.user.phoneNumber },
-      })
+      await notifier.deliver(message)
       return {}
     },
   }
@@ -100,8 +93,16 @@ export function createPagingActivities({ db, notifier, channels, actionLinks, no
     return channels[channel] ?? catchAll ?? `channel not configured: ${channel}`
   }
 
-  async function timeline(request: NotifyUserRequest, kind: string, suffix: string, detail: Record<string, unknown>, at = now().toISOString()) {
-    await appendEvent(db, request.organizationId, request.alertGroupId, {
+  /** A timeline entry about one notification, once per suffix; `executor` lets it commit with a ledger write. */
+  async function timeline(
+    request: NotifyUserRequest,
+    kind: string,
+    suffix: string,
+    detail: Record<string, unknown>,
+    at = now().toISOString(),
+    executor: Db = db,
+  ) {
+    await appendEvent(executor, request.organizationId, request.alertGroupId, {
       kind,
       at,
       actor: null,
@@ -112,7 +113,8 @@ export function createPagingActivities({ db, notifier, channels, actionLinks, no
 
   async function skip(request: NotifyUserRequest, reason: string): Promise<NotifyUserResult> {
     await timeline(request, 'notification_skipped', 'skipped', { reason })
-    metrics.pageSent(request.rule?.type ?? 'notifier', 'skipped')
+    // Labelled by the rule's channel, as delivered pages are by theirs.
+    metrics.pageSent(request.rule ? notificationRuleTypes[request.rule.type].channel : (notifier?.channel ?? 'none'), 'skipped')
     activityLog().info('page skipped', { userId: request.userId, reason })
     return { status: 'skipped', reason }
   }
@@ -169,7 +171,7 @@ export function createPagingActivities({ db, notifier, channels, actionLinks, no
         user: { id: user.id, username: user.username, email: user.email, phoneNumber: user.phoneNumber, slackUserId: user.slack?.userId ?? null },
         links: actionLinks ? actionLinks(alertGroupId, user.id) : null,
       }
-      const unreachable = transport.unreachable({ ...message, ledgerId: '' })
+      const unreachable = transport.unreachable(message.user)
       if (unreachable !== null) return skip(request, unreachable)
 
       await db
@@ -190,6 +192,7 @@ export function createPagingActivities({ db, notifier, channels, actionLinks, no
       const ledger = await db
         .selectFrom('notifications')
         .select(['id', 'delivered_at', 'channel', 'status', 'error'])
+        .where('organization_id', '=', organizationId)
         .where('idempotency_key', '=', idempotencyKey)
         .executeTakeFirstOrThrow()
       const notified = { id: user.id, username: user.username, email: user.email }
@@ -198,15 +201,23 @@ export function createPagingActivities({ db, notifier, channels, actionLinks, no
         return { status: 'already_delivered', ledgerId: ledger.id, user: notified, channel: ledger.channel }
       }
       if (ledger.status === 'failed') return { status: 'failed', reason: ledger.error ?? 'failed', channel: ledger.channel }
+      /** Writes this notification's outcome to its ledger row. */
+      const settle = (values: Updateable<NotificationsTable>, executor: Db = db) =>
+        executor.updateTable('notifications').set(values).where('organization_id', '=', organizationId).where('id', '=', ledger.id)
       // A provider that kept failing stops being retried once the group is resolved (OnCall's perform_notification
       // refuses a resolved group), so the run can finish; a first attempt always goes out.
       const group =
         activityInfo().attempt > 1
-          ? await db.selectFrom('alert_groups').select('resolved_at').where('organization_id', '=', organizationId).where('id', '=', alertGroupId).executeTakeFirst()
+          ? await db
+              .selectFrom('alert_groups')
+              .select('resolved_at')
+              .where('organization_id', '=', organizationId)
+              .where('id', '=', alertGroupId)
+              .executeTakeFirst()
           : undefined
       if (group?.resolved_at) {
         const reason = 'the alert group is resolved'
-        await db.updateTable('notifications').set({ status: 'skipped', error: reason }).where('id', '=', ledger.id).execute()
+        await settle({ status: 'skipped', error: reason }).execute()
         return skip(request, reason)
       }
 
@@ -217,21 +228,15 @@ export function createPagingActivities({ db, notifier, channels, actionLinks, no
         const reason = err instanceof Error ? err.message : String(err)
         if (err instanceof PermanentDeliveryError) {
           await db.transaction().execute(async (trx) => {
-            await trx.updateTable('notifications').set({ status: 'failed', error: reason, attempts: activityInfo().attempt }).where('id', '=', ledger.id).execute()
-            await appendEvent(trx, organizationId, alertGroupId, {
-              kind: 'notification_failed',
-              at: now().toISOString(),
-              actor: null,
-              detail: { user_id: user.id, step: request.step, ...ruleDetail(request), channel: transport.channel, ledger_id: ledger.id, reason },
-              idempotencyKey: `${idempotencyKey}:failed`,
-            })
+            await settle({ status: 'failed', error: reason, attempts: activityInfo().attempt }, trx).execute()
+            await timeline(request, 'notification_failed', 'failed', { channel: transport.channel, ledger_id: ledger.id, reason }, undefined, trx)
           })
           metrics.pageSent(transport.channel, 'failed')
           activityLog().warn('page refused by the provider; not retrying', { userId: user.id, channel: transport.channel, reason })
           return { status: 'failed', reason, channel: transport.channel }
         }
         const refused = err instanceof OutboundRefusedError
-        await db.updateTable('notifications').set({ status: 'retrying', error: reason, attempts: activityInfo().attempt }).where('id', '=', ledger.id).execute()
+        await settle({ status: 'retrying', error: reason, attempts: activityInfo().attempt }).execute()
         // The first failed attempt says so in the timeline; the ledger keeps the latest error and the attempt count.
         // A refused notifier is the operator's to fix (TOCSIN_OUTBOUND_ALLOW): the page keeps retrying meanwhile.
         await timeline(request, refused ? 'notification_failed' : 'notification_retrying', refused ? 'refused' : 'retrying', {
@@ -250,27 +255,11 @@ export function createPagingActivities({ db, notifier, channels, actionLinks, no
       // The delivery record and its timeline entry commit together: a crash between the two cannot lose the entry.
       const deliveredAt = now().toISOString()
       await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('notifications')
-          .set({ delivered_at: deliveredAt, status: 'sent', error: null, provider_id: providerId ?? null, attempts: activityInfo().attempt })
-          .where('id', '=', ledger.id)
+        await settle({ delivered_at: deliveredAt, status: 'sent', error: null, provider_id: providerId ?? null, attempts: activityInfo().attempt }, trx)
           .where('delivered_at', 'is', null)
           .execute()
-        await appendEvent(trx, organizationId, alertGroupId, {
-          kind: 'user_notified',
-          at: deliveredAt,
-          actor: null,
-          detail: {
-            user_id: user.id,
-            username: user.username,
-            important: request.important,
-            step: request.step,
-            ...ruleDetail(request),
-            ledger_id: ledger.id,
-            channel: transport.channel,
-          },
-          idempotencyKey: `${idempotencyKey}:notified`,
-        })
+        const detail = { username: user.username, important: request.important, ledger_id: ledger.id, channel: transport.channel }
+        await timeline(request, 'user_notified', 'notified', detail, deliveredAt, trx)
       })
       metrics.pageSent(transport.channel, 'delivered')
       observeLateness(metrics, request.stepDue, new Date(deliveredAt))

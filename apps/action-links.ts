@@ -1,11 +1,13 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { ActionLinks } from '../activities/channels/port'
+import type { LifecycleAction } from '../workflows/core/lifecycle'
 
 // Signed links in pages (email, SMS, Slack) that act on one alert group as one user until they expire. The token is
 // the credential: no session, no database row. It is short enough for an SMS: a binary payload (version and action,
 // expiry in seconds, the two ids) and a truncated HMAC-SHA256, in base64url.
 
-export type ActionLinkAction = 'acknowledge' | 'resolve' | 'silence'
+/** The lifecycle actions a link may carry. */
+export type ActionLinkAction = Extract<LifecycleAction, 'acknowledge' | 'resolve' | 'silence'>
 
 export const ACTION_LINK_ACTIONS: readonly ActionLinkAction[] = ['acknowledge', 'resolve', 'silence']
 

@@ -1,4 +1,4 @@
-import { sql, type Updateable } from 'kysely'
+import { sql, type Selectable, type Updateable } from 'kysely'
 import type { Db } from './connect'
 import { newPublicId } from './ids'
 import { placeNew, reposition, type Ordered, type Reordering } from './ordering'
@@ -47,15 +47,7 @@ const columns = [
   'personal_notification_rules.duration_seconds',
 ] as const
 
-interface RuleRow {
-  id: string
-  organization_id: string
-  user_id: string
-  important: boolean
-  position: number
-  type: string
-  duration_seconds: number | null
-}
+type RuleRow = Omit<Selectable<PersonalNotificationRulesTable>, 'pk' | 'created_at'>
 
 function ruleOfRow(row: RuleRow): PersonalNotificationRule {
   return {

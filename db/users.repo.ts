@@ -116,6 +116,15 @@ export async function getUser(db: Db, organizationId: string, id: string): Promi
   return row && toUserWithTeams(row)
 }
 
+/**
+ * The user with this id in whatever organization: only for a credential that names its user (a signed action link),
+ * whose organization then scopes everything else.
+ */
+export async function userOfAnyOrganization(db: Db, id: string): Promise<User | undefined> {
+  const row = await db.selectFrom('users').select(userColumns).where('users.id', '=', id).executeTakeFirst()
+  return row && toUser(row)
+}
+
 /** Users (with their teams) among `ids`, in the order of `ids`; unknown and foreign ids are simply absent. */
 export async function findUsersWithTeams(db: Db, organizationId: string, ids: readonly string[]): Promise<UserWithTeams[]> {
   if (ids.length === 0) return []

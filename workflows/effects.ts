@@ -171,16 +171,7 @@ export class RunEffects {
 
   /** Records that a user was unpaged; their chain stops before its next rule. */
   unpaged(userId: string, actor: Actor): void {
-    this.background(
-      recordTimeline({
-        organizationId: this.org,
-        alertGroupId: this.run.alertGroup.id,
-        kind: 'user_unpaged',
-        detail: { user_id: userId, actor },
-        idempotencyKey: `${this.run.prefix}:unpage:${userId}:${this.run.changes}`,
-        at: new Date().toISOString(),
-      }),
-    )
+    this.chainTimeline('user_unpaged', `${this.run.prefix}:unpage:${userId}:${this.run.changes}`, { user_id: userId, actor })
   }
 
   private chainTimeline(kind: string, idempotencyKey: string, detail: Record<string, unknown>): void {

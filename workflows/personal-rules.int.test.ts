@@ -1,7 +1,7 @@
 import { execFile, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { promisify } from 'node:util'
-import { PermanentDeliveryError, type ChannelMessage, type ChannelTransports, type Transport } from '../activities/channels/port'
+import { PermanentDeliveryError, type ChannelMessage, type ChannelTransports, type MessageUser, type Transport } from '../activities/channels/port'
 import { newPublicId } from '../db/ids'
 import type { NotificationRuleType } from './core/personal-rules'
 import { chainOf, escalate } from '../test/engine'
@@ -23,8 +23,8 @@ class RecordingTransport implements Transport {
     private readonly sent: Sent[],
     private readonly needsPhone = false,
   ) {}
-  unreachable(message: ChannelMessage) {
-    return this.needsPhone && !message.user.phoneNumber ? 'no verified phone number' : null
+  unreachable(user: MessageUser) {
+    return this.needsPhone && !user.phoneNumber ? 'no verified phone number' : null
   }
   async deliver(message: ChannelMessage) {
     if (this.failPermanently) throw new PermanentDeliveryError(`${this.channel}: the number is not valid (21211)`)

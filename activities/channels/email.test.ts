@@ -141,10 +141,10 @@ test('a mail server that is down is transient', async () => {
 
 test('a user without a usable address is unreachable, and nothing reaches the server', async () => {
   const email = transport()
-  expect(email.unreachable(page())).toBeNull()
-  expect(email.unreachable(page({}, { email: '' }))).toBe('no email address')
+  expect(email.unreachable(page().user)).toBeNull()
+  expect(email.unreachable(page({}, { email: '' }).user)).toBe('no email address')
   for (const hostile of ['alice@example.com, mallory@evil.test', 'Alice <alice@example.com>', 'alice@example.com\r\nBcc: mallory@evil.test', 'not-an-address']) {
-    expect(email.unreachable(page({}, { email: hostile }))).toBe('the email address is not a single valid address')
+    expect(email.unreachable(page({}, { email: hostile }).user)).toBe('the email address is not a single valid address')
     await expect(email.deliver(page({}, { email: hostile }))).rejects.toBeInstanceOf(PermanentDeliveryError)
   }
   expect(received).toHaveLength(0)

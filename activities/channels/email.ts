@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import nodemailer, { type NodemailerError } from 'nodemailer'
 import type { EmailChannelConfig } from '../../apps/config'
 import { emailOf } from './message'
-import { PermanentDeliveryError, type ChannelMessage, type Delivery, type Transport } from './port'
+import { PermanentDeliveryError, type ChannelMessage, type Delivery, type Transport, type MessageUser } from './port'
 
 // Email over SMTP. The server is the operator's own configuration, not a user's URL, so no outbound policy applies.
 // A new connection per page: pages are rare, and a pooled connection would outlive a restart of the mail relay.
@@ -19,9 +19,9 @@ export function createEmailTransport(config: EmailChannelConfig, options: { time
   })
   const domain = /@([^\s<>@]+?)>?\s*$/.exec(config.from)?.[1] ?? 'tocsin.invalid'
 
-  const unreachable = (message: ChannelMessage): string | null => {
-    if (message.user.email.trim() === '') return 'no email address'
-    return SINGLE_ADDRESS.test(message.user.email) ? null : 'the email address is not a single valid address'
+  const unreachable = (user: MessageUser): string | null => {
+    if (user.email.trim() === '') return 'no email address'
+    return SINGLE_ADDRESS.test(user.email) ? null : 'the email address is not a single valid address'
   }
 
   return {
@@ -29,7 +29,7 @@ export function createEmailTransport(config: EmailChannelConfig, options: { time
     unreachable,
 
     async deliver(message: ChannelMessage): Promise<Delivery> {
-      const refusal = unreachable(message)
+      const refusal = unreachable(message.user)
       if (refusal) throw new PermanentDeliveryError(refusal)
       const content = emailOf(message)
       // The same id on every retry: a relay or mail client that saw the first attempt can drop a duplicate.

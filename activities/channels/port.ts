@@ -13,15 +13,18 @@ export interface ChannelMessage {
   readonly important: boolean
   /** The rule that asked for it (the fallback email of an empty rule list says `notify_by_email`). */
   readonly ruleType: NotifyRuleType
-  readonly user: {
-    readonly id: string
-    readonly username: string
-    readonly email: string
-    readonly phoneNumber: string | null
-    readonly slackUserId: string | null
-  }
+  readonly user: MessageUser
   /** Signed links that act on the alert group as this user; null when no link secret is configured. */
   readonly links: ActionLinks | null
+}
+
+/** Who a message is for, with every address a channel may need. */
+export interface MessageUser {
+  readonly id: string
+  readonly username: string
+  readonly email: string
+  readonly phoneNumber: string | null
+  readonly slackUserId: string | null
 }
 
 export interface ActionLinks {
@@ -41,7 +44,7 @@ export interface Transport {
   /** The channel name recorded in the ledger and the timeline, e.g. `email`, `sms`, `log`. */
   readonly channel: string
   /** Why this user cannot be reached on this channel (no phone number, no Slack account), or null. */
-  unreachable(message: ChannelMessage): string | null
+  unreachable(user: MessageUser): string | null
   /** Throws PermanentDeliveryError when retrying cannot help; any other error is retried with backoff. */
   deliver(message: ChannelMessage): Promise<Delivery>
 }

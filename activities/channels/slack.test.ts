@@ -136,9 +136,9 @@ test('the outbound policy applies to the API URL: a refused one is an OutboundRe
 
 test('a user without a linked Slack account is unreachable, and nothing is sent', async () => {
   const transport = slack()
-  expect(transport.unreachable(page())).toBeNull()
+  expect(transport.unreachable(page().user)).toBeNull()
   for (const slackUserId of [null, '', ' ']) {
-    expect(transport.unreachable(page({}, { slackUserId }))).toBe('no Slack account linked')
+    expect(transport.unreachable(page({}, { slackUserId }).user)).toBe('no Slack account linked')
     await expect(transport.deliver(page({}, { slackUserId }))).rejects.toBeInstanceOf(PermanentDeliveryError)
   }
   expect(seen).toHaveLength(0)

@@ -10,7 +10,7 @@ import {
 import type { SlackChannelConfig } from '../../apps/config'
 import { defaultOutboundFetch, OutboundRefusedError, type OutboundFetch } from '../outbound'
 import { slackChannelText, slackOf, type SlackContent } from './message'
-import { PermanentDeliveryError, type ChannelMessage, type Delivery, type Transport } from './port'
+import { PermanentDeliveryError, type ChannelMessage, type Delivery, type Transport, type MessageUser } from './port'
 import { retryableStatus } from './retry'
 
 // Slack through its Web API client (chat.postMessage). The client sends its requests through our guarded fetch, so the
@@ -51,13 +51,13 @@ export async function postToSlackChannel(client: WebClient, channel: string, con
 }
 
 export function createSlackTransport(client: WebClient): Transport {
-  const unreachable = (message: ChannelMessage): string | null =>
-    message.user.slackUserId === null || message.user.slackUserId.trim() === '' ? 'no Slack account linked' : null
+  const unreachable = (user: MessageUser): string | null =>
+    user.slackUserId === null || user.slackUserId.trim() === '' ? 'no Slack account linked' : null
   return {
     channel: 'slack',
     unreachable,
     async deliver(message: ChannelMessage): Promise<Delivery> {
-      const refusal = unreachable(message)
+      const refusal = unreachable(message.user)
       if (refusal) throw new PermanentDeliveryError(refusal)
       const posted = await postToSlackChannel(client, message.user.slackUserId as string, slackOf(message))
       return posted.ts === '' ? {} : { providerId: posted.ts }

@@ -149,10 +149,10 @@ test('the outbound policy applies: a base URL it refuses is an OutboundRefusedEr
 
 test('a user without a phone number is unreachable, and nothing is sent', async () => {
   const { sms, voice } = twilio()
-  expect(sms.unreachable(page())).toBeNull()
+  expect(sms.unreachable(page().user)).toBeNull()
   for (const phoneNumber of [null, '', '  ']) {
-    expect(sms.unreachable(page({}, { phoneNumber }))).toBe('no verified phone number')
-    expect(voice.unreachable(page({}, { phoneNumber }))).toBe('no verified phone number')
+    expect(sms.unreachable(page({}, { phoneNumber }).user)).toBe('no verified phone number')
+    expect(voice.unreachable(page({}, { phoneNumber }).user)).toBe('no verified phone number')
     await expect(voice.deliver(page({}, { phoneNumber }))).rejects.toBeInstanceOf(PermanentDeliveryError)
   }
   expect(seen).toHaveLength(0)

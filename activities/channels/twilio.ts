@@ -2,7 +2,7 @@ import type { TwilioChannelConfig } from '../../apps/config'
 import { OutboundRefusedError, type OutboundFetch } from '../outbound'
 import { smsOf, voiceTwimlOf } from './message'
 import { retryableStatus } from './retry'
-import { PermanentDeliveryError, type ChannelMessage, type Delivery, type Transport } from './port'
+import { PermanentDeliveryError, type ChannelMessage, type Delivery, type Transport, type MessageUser } from './port'
 
 // SMS and voice calls through Twilio's REST API (or any service that speaks it): form-encoded POSTs to the
 // account's Messages and Calls resources, HTTP basic auth with the account SID and auth token. The call goes through
@@ -23,11 +23,11 @@ export function createTwilioTransports(config: TwilioChannelConfig, outbound: Ou
   const account = `${config.baseUrl}/2010-04-01/Accounts/${encodeURIComponent(config.accountSid)}`
   const authorization = `Basic ${Buffer.from(`${config.accountSid}:${config.authToken}`).toString('base64')}`
 
-  const unreachable = (message: ChannelMessage): string | null =>
-    message.user.phoneNumber === null || message.user.phoneNumber.trim() === '' ? 'no verified phone number' : null
+  const unreachable = (user: MessageUser): string | null =>
+    user.phoneNumber === null || user.phoneNumber.trim() === '' ? 'no verified phone number' : null
 
   async function create(what: 'SMS' | 'call', resource: string, message: ChannelMessage, fields: Record<string, string>): Promise<Delivery> {
-    const refusal = unreachable(message)
+    const refusal = unreachable(message.user)
     if (refusal) throw new PermanentDeliveryError(refusal)
     let response: Response
     try {

@@ -80,7 +80,8 @@ export async function getPersonalNotificationRule(db: Db, organizationId: string
  * `invalid_value` on `position` when OnCall's ordering refuses it. Nothing is written on a refusal.
  */
 export async function createPersonalNotificationRule(db: Db, organizationId: string, request: NewRule): Promise<PersonalNotificationRule> {
-  await checkRuleOwner(db, organizationId, request.userId)
+  // The insert finds the user (and holds it) itself; only an id PostgreSQL cannot compare is refused up front.
+  if (request.userId.includes('\u0000')) throw noSuchUser(request.userId)
   if (request.type !== 'wait' && request.durationSeconds !== undefined) throw new DurationNotAllowedError()
   if (request.durationSeconds !== undefined) checkDuration(request.durationSeconds)
   const created = await rules
@@ -93,7 +94,6 @@ export async function createPersonalNotificationRule(db: Db, organizationId: str
       manualOrder: request.manualOrder,
     })
     .catch(invalidPosition)
-  // The user was deleted between the check and the insert.
   if (!created) throw noSuchUser(request.userId)
   return created
 }

@@ -1,8 +1,8 @@
 import express, { Router, type ErrorRequestHandler, type Response } from 'express'
 import { lifecycleOf } from '../../../db/alert-groups.repo'
 import { isDatabaseUnavailable, type Db } from '../../../db/connect'
-import { findUsers, toUser, userColumns, type User } from '../../../db/users.repo'
-import { refusal, type LifecycleAction } from '../../../workflows/core/lifecycle'
+import { findUsers, userOfAnyOrganization, type User } from '../../../db/users.repo'
+import { refusal } from '../../../workflows/core/lifecycle'
 import type { Actor } from '../../../workflows/core/types'
 import { SILENCE_LINK_SECONDS, verifyActionLink, type ActionLinkAction } from '../../action-links'
 import { actOnAlertGroup, getAlertGroup, type AlertGroup } from '../../services/alert-groups'
@@ -43,7 +43,7 @@ export function actionLinksRouter(deps: ApiDeps): Router {
   const open = async (token: string): Promise<Opened> => {
     const verdict = verifyActionLink(settings.secret, token, new Date())
     if (!verdict.ok) return { kind: 'page', page: verdict.reason === 'expired' ? pages.expiredLinkPage() : pages.invalidLinkPage() }
-    const user = await findLinkUser(deps.db, verdict.userId)
+    const user = await userOfAnyOrganization(deps.db, verdict.userId)
     if (!user) return { kind: 'page', page: pages.noUserPage() }
     // The user's organization scopes the group: a link never reaches another organization's.
     const group = await getAlertGroup(deps.db, user.organizationId, verdict.alertGroupId).catch(notFoundAsUndefined)
@@ -58,7 +58,7 @@ export function actionLinksRouter(deps: ApiDeps): Router {
     if (opened.kind === 'page') return send(res, opened.page)
     const { user, group, action } = opened
     const view = await viewOf(deps.db, group)
-    const already = refusal(lifecycleOf(group), lifecycleAction[action], { maintenance: group.isMaintenance })
+    const already = refusal(lifecycleOf(group), action, { maintenance: group.isMaintenance })
     if (already) return send(res, pages.refusedPage(view, already, user.username))
     send(res, pages.confirmPage(view, action, user.username, req.params.token, opened.expiresAt))
   })
@@ -105,16 +105,8 @@ type Opened =
   | { readonly kind: 'page'; readonly page: pages.Page }
   | { readonly kind: 'link'; readonly user: User; readonly group: AlertGroup; readonly action: ActionLinkAction; readonly expiresAt: Date }
 
-const lifecycleAction: Record<ActionLinkAction, LifecycleAction> = { acknowledge: 'acknowledge', resolve: 'resolve', silence: 'silence' }
-
 function send(res: Response, page: pages.Page): void {
   res.status(page.status).type('text/html; charset=utf-8').send(page.html)
-}
-
-/** A user of any organization: the link names the user, and the user's organization scopes everything else. */
-async function findLinkUser(db: Db, id: string): Promise<User | undefined> {
-  const row = await db.selectFrom('users').select(userColumns).where('users.id', '=', id).executeTakeFirst()
-  return row && toUser(row)
 }
 
 async function viewOf(db: Db, group: AlertGroup): Promise<pages.GroupView> {
