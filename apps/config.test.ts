@@ -3,10 +3,10 @@ import { ConfigError, loadConfig } from './config'
 test('defaults point at the local PostgreSQL and Temporal dev server', () => {
   expect(loadConfig({})).toEqual({
     http: { port: 8080, publicUrl: 'http://localhost:8080', webUrl: 'http://localhost:8080' },
-    db: { url: 'postgres://postgres@127.0.0.1:5432/tocsin', connectTimeoutMs: 5000, statementTimeoutMs: 30000 },
+    db: { url: 'postgres://postgres@127.0.0.1:5432/tocsin', connectTimeoutMs: 5000, statementTimeoutMs: 30000, poolMax: 10 },
     temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'tocsin-escalations' },
     notifier: { kind: 'log', chatWebhookUrl: null },
-    worker: { shutdownGraceMs: 10000, healthPort: 8081 },
+    worker: { shutdownGraceMs: 10000, healthPort: 8081, maxCachedWorkflows: null },
     health: { inboxAgeBoundSeconds: 60 },
     logLevel: 'INFO',
     outbound: { allow: { cidrs: [], hosts: [] } },
@@ -48,6 +48,17 @@ test('resilience settings: worker health port, readiness bound, database timeout
   expect(() => loadConfig({ TOCSIN_READY_INBOX_AGE_SECONDS: '0', TOCSIN_DB_CONNECT_TIMEOUT_MS: '-1' })).toThrow(
     /TOCSIN_READY_INBOX_AGE_SECONDS.*TOCSIN_DB_CONNECT_TIMEOUT_MS/,
   )
+})
+
+test('capacity settings: the worker cache and the pool size', () => {
+  const config = loadConfig({ TOCSIN_WORKER_MAX_CACHED_WORKFLOWS: '5000', TOCSIN_DB_POOL_MAX: '40' })
+  expect(config.worker.maxCachedWorkflows).toBe(5000)
+  expect(config.db.poolMax).toBe(40)
+  expect(loadConfig({ TOCSIN_WORKER_MAX_CACHED_WORKFLOWS: '0' }).worker.maxCachedWorkflows).toBe(0)
+  expect(() => loadConfig({ TOCSIN_WORKER_MAX_CACHED_WORKFLOWS: '-1', TOCSIN_DB_POOL_MAX: '0' })).toThrow(
+    /TOCSIN_WORKER_MAX_CACHED_WORKFLOWS.*TOCSIN_DB_POOL_MAX/,
+  )
+  expect(() => loadConfig({ TOCSIN_DB_POOL_MAX: 'lots' })).toThrow(/TOCSIN_DB_POOL_MAX/)
 })
 
 test('the error names every bad variable', () => {

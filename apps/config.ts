@@ -4,11 +4,16 @@ import { parseAllowList, parseIp, refusalOf, type OutboundAllowList } from '../w
 /** The whole runtime configuration of Tocsin; built once in each `apps/*\/main.ts`, passed down in slices. */
 export interface Config {
   readonly http: { readonly port: number; readonly publicUrl: string; readonly webUrl: string }
-  readonly db: { readonly url: string; readonly connectTimeoutMs: number; readonly statementTimeoutMs: number }
+  readonly db: { readonly url: string; readonly connectTimeoutMs: number; readonly statementTimeoutMs: number; readonly poolMax: number }
   readonly temporal: { readonly address: string; readonly namespace: string; readonly taskQueue: string }
   readonly notifier: NotifierConfig
   /** `healthPort` 0: the worker serves no health endpoints. */
-  readonly worker: { readonly shutdownGraceMs: number; readonly healthPort: number }
+  readonly worker: {
+    readonly shutdownGraceMs: number
+    readonly healthPort: number
+    /** Workflows kept in memory between tasks; null: the SDK's default, from the heap size. */
+    readonly maxCachedWorkflows: number | null
+  }
   /** `/health/ready` fails while the oldest alert in the ingest inbox waited longer than this. */
   readonly health: { readonly inboxAgeBoundSeconds: number }
   readonly logLevel: LogLevel
@@ -106,6 +111,8 @@ const envSchema = z.object({
   ),
   TOCSIN_WORKER_SHUTDOWN_GRACE_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(10000)),
   TOCSIN_WORKER_HEALTH_PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(8081)),
+  TOCSIN_WORKER_MAX_CACHED_WORKFLOWS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).optional()),
+  TOCSIN_DB_POOL_MAX: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(1000).default(10)),
   TOCSIN_READY_INBOX_AGE_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().positive().default(60)),
   TOCSIN_DB_CONNECT_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().positive().default(5000)),
   TOCSIN_DB_STATEMENT_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().positive().default(30000)),
@@ -185,10 +192,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       : { kind: e.TOCSIN_NOTIFIER, chatWebhookUrl }
   return deepFreeze({
     http: { port: e.PORT, publicUrl, webUrl: stripTrailingSlash(e.TOCSIN_WEB_URL ?? publicUrl) },
-    db: { url: e.DATABASE_URL, connectTimeoutMs: e.TOCSIN_DB_CONNECT_TIMEOUT_MS, statementTimeoutMs: e.TOCSIN_DB_STATEMENT_TIMEOUT_MS },
+    db: { url: e.DATABASE_URL, connectTimeoutMs: e.TOCSIN_DB_CONNECT_TIMEOUT_MS, statementTimeoutMs: e.TOCSIN_DB_STATEMENT_TIMEOUT_MS, poolMax: e.TOCSIN_DB_POOL_MAX },
     temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE },
     notifier,
-    worker: { shutdownGraceMs: e.TOCSIN_WORKER_SHUTDOWN_GRACE_MS, healthPort: e.TOCSIN_WORKER_HEALTH_PORT },
+    worker: {
+      shutdownGraceMs: e.TOCSIN_WORKER_SHUTDOWN_GRACE_MS,
+      healthPort: e.TOCSIN_WORKER_HEALTH_PORT,
+      maxCachedWorkflows: e.TOCSIN_WORKER_MAX_CACHED_WORKFLOWS ?? null,
+    },
     health: { inboxAgeBoundSeconds: e.TOCSIN_READY_INBOX_AGE_SECONDS },
     logLevel: e.TOCSIN_LOG_LEVEL,
     outbound: { allow: e.TOCSIN_OUTBOUND_ALLOW },

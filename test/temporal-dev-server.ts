@@ -58,6 +58,9 @@ export async function startDevServer(options: { port: number; dbFile?: string; e
     'error',
     '--dynamic-config-value',
     'frontend.enableServerVersionCheck=false',
+    // A workflow task that schedules an activity gets the activity back in its answer, skipping a trip through matching.
+    '--dynamic-config-value',
+    'system.enableActivityEagerExecution=true',
     ...tocsinSearchAttributes.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
     ...(options.extraArgs ?? []),
   ]
@@ -70,15 +73,16 @@ export async function startDevServer(options: { port: number; dbFile?: string; e
 
 /**
  * For scripts (benchmarks): use TOCSIN_TEST_TEMPORAL_ADDRESS, or start a dev server and set it. Returns the
- * function that stops what was started, waiting for it to exit.
+ * function that stops what was started, waiting for it to exit. `inMemory`: the server keeps no SQLite file (as the
+ * test suites' server), else it persists to one as `npm start`'s does.
  */
-export async function ensureTemporalForScript(): Promise<() => Promise<void>> {
+export async function ensureTemporalForScript(options: { inMemory?: boolean } = {}): Promise<() => Promise<void>> {
   if (process.env.TOCSIN_TEST_TEMPORAL_ADDRESS) return async () => undefined
   const { mkdtempSync, rmSync } = await import('node:fs')
   const { tmpdir } = await import('node:os')
   const port = await freePort()
   const dir = mkdtempSync(path.join(tmpdir(), 'tocsin-script-'))
-  const child = await startDevServer({ port, dbFile: path.join(dir, 'temporal.db') })
+  const child = await startDevServer({ port, ...(options.inMemory ? {} : { dbFile: path.join(dir, 'temporal.db') }) })
   process.env.TOCSIN_TEST_TEMPORAL_ADDRESS = `127.0.0.1:${port}`
   return async () => {
     if (child.exitCode === null) {

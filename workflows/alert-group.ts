@@ -11,7 +11,7 @@ import {
 import { AlertGroupRun, type AlertGroupWorkflowArgs } from './alert-group-run'
 import { isNoOp, type LifecycleAction, type Refusal } from './core/lifecycle'
 import type { ActionRequest, Actor, AddRespondersRequest } from './core/types'
-import { loadRouteSnapshot, recordAlertGroupCreated, RunEffects } from './effects'
+import { bookkeeping, bookkeepingInTheWorkflowTask, loadRouteSnapshot, RunEffects } from './effects'
 import {
   ACTION_REFUSED,
   acknowledgeUpdate,
@@ -103,10 +103,13 @@ export async function alertGroupWorkflow(input: AlertGroupWorkflowArgs): Promise
   if (input.reopen) {
     await condition(() => !run.resolved)
   } else if (!carried) {
-    const created = recordAlertGroupCreated({ group: alertGroup, createdBy: input.createdBy })
+    const created = bookkeeping().recordAlertGroupCreated({ group: alertGroup, createdBy: input.createdBy })
+    // The API commits the group's row only once this run has started; the record's insert waits for that commit, so
+    // the page's writes that refer to the row come after it. As a local activity it costs no round trip.
+    if (bookkeepingInTheWorkflowTask()) await created
     // @NOTE Runs recorded before this patch waited for the record (a round trip) before their first page. The API
     // has written the group already; the record only covers a lost commit, and writes that need the row retry.
-    if (patched('first-page-without-waiting-for-the-record')) effects.background(created)
+    else if (patched('first-page-without-waiting-for-the-record')) effects.background(created)
     else await created
     effects.page(input.directPages, 'direct-page', `${alertGroup.workflowId}:direct-page`, undefined, true)
     if (run.escalation.program) {

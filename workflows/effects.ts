@@ -1,4 +1,4 @@
-import { condition, patched, proxyActivities } from '@temporalio/workflow'
+import { condition, patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow'
 import type { Activities, NotifyUserResult } from '../activities'
 import type { StepDue } from '../activities/metrics'
 import type { AlertGroupRun, AppliedAction } from './alert-group-run'
@@ -13,11 +13,31 @@ import type { Actor, DirectPage } from './core/types'
 
 const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' } as const
 
-const { recordAlertGroupCreated, recordAlertGroupAction, resolveRecipients, loadRouteSnapshot, recordTimeline, loadNotificationPlans } =
-  proxyActivities<Activities>({ startToCloseTimeout: '10 seconds', retry })
+const bookkeepingOptions = { startToCloseTimeout: '10 seconds', retry } as const
+const queuedBookkeeping = proxyActivities<Activities>(bookkeepingOptions)
+// Short idempotent reads and writes (timeline, plans, recipients, records) run inside the workflow task that asks for
+// them: no trip through the task queue and no extra workflow task, so a page goes out one round trip after its decision.
+const localBookkeeping = proxyLocalActivities<Activities>(bookkeepingOptions)
+
+// An update handler's work stays on the task queue (the action's record, the lookup of the webhooks it fires), and
+// so does the restart an update causes: a local activity that an update's completion waits on, beside another one
+// in the same task, replays out of order.
+export const { recordAlertGroupAction, loadRouteSnapshot, lifecycleWebhooks } = queuedBookkeeping
+
+/**
+ * The activities of the page path's bookkeeping: local since the patch below.
+ * @NOTE Histories recorded before it scheduled them on the task queue, each with a workflow task of its own.
+ */
+export function bookkeeping(): Pick<Activities, 'recordAlertGroupCreated' | 'resolveRecipients' | 'recordTimeline' | 'loadNotificationPlans' | 'lifecycleWebhooks'> {
+  return bookkeepingInTheWorkflowTask() ? localBookkeeping : queuedBookkeeping
+}
+
+export function bookkeepingInTheWorkflowTask(): boolean {
+  return patched('bookkeeping-in-the-workflow-task')
+}
 
 // @NOTE No attempt limit: a page must not be lost to a flaky notifier. The ledger key makes retries safe.
-const { notifyUser, postToChannel, declareIncident, lifecycleWebhooks } = proxyActivities<Activities>({
+const { notifyUser, postToChannel, declareIncident } = proxyActivities<Activities>({
   startToCloseTimeout: '15 seconds',
   retry,
 })
@@ -27,8 +47,6 @@ const { callWebhook } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes: ['WebhookRejected'] },
 })
-
-export { loadRouteSnapshot, recordAlertGroupCreated }
 
 /** What an activity itself failed with, rather than the wrapper the workflow receives ("activity error"). */
 function failureReason(err: unknown): string {
@@ -70,17 +88,20 @@ export class RunEffects {
 
   /**
    * Calls every webhook of the organization that fires on `triggerType`, reporting `state` as it was then, plus
-   * `details` of the event (who a personal notification went to).
+   * `details` of the event (who a personal notification went to). `fromUpdate`: fired by an update handler, whose
+   * lookup stays on the task queue (see `lifecycleWebhooks`); any other lookup is bookkeeping of the run.
    */
   fireLifecycleWebhooks(
     triggerType: string,
     key: string,
     state = publicState(this.run.lifecycle),
     details: Readonly<Record<string, unknown>> = {},
+    fromUpdate = false,
   ): void {
     const alertGroupId = this.run.alertGroup.id
+    const lookup = fromUpdate ? lifecycleWebhooks : bookkeeping().lifecycleWebhooks
     this.background(
-      lifecycleWebhooks({ organizationId: this.org, alertGroupId, triggerType }).then((webhookIds) =>
+      lookup({ organizationId: this.org, alertGroupId, triggerType }).then((webhookIds) =>
         Promise.all(
           webhookIds.map((webhookId) =>
             callWebhook({
@@ -110,7 +131,7 @@ export class RunEffects {
     const chains = users.map((user) => ({ user, generation: this.run.startChain(user.userId, direct, at) }))
     if (chains.length === 0) return
     this.background(
-      loadNotificationPlans({
+      bookkeeping().loadNotificationPlans({
         organizationId: this.org,
         alertGroupId: this.run.alertGroup.id,
         step,
@@ -176,7 +197,7 @@ export class RunEffects {
 
   private chainTimeline(kind: string, idempotencyKey: string, detail: Record<string, unknown>): void {
     this.background(
-      recordTimeline({ organizationId: this.org, alertGroupId: this.run.alertGroup.id, kind, detail, idempotencyKey, at: new Date().toISOString() }),
+      bookkeeping().recordTimeline({ organizationId: this.org, alertGroupId: this.run.alertGroup.id, kind, detail, idempotencyKey, at: new Date().toISOString() }),
     )
   }
 
@@ -233,7 +254,7 @@ export class RunEffects {
       delaySeconds: applied.delaySeconds,
       idempotencyKey: applied.idempotencyKey,
     })
-    if (this.lifecycleWebhooksOn()) this.fireLifecycleWebhooks(applied.action, applied.idempotencyKey, applied.state)
+    if (this.lifecycleWebhooksOn()) this.fireLifecycleWebhooks(applied.action, applied.idempotencyKey, applied.state, {}, true)
   }
 
   /**
@@ -253,7 +274,7 @@ export class RunEffects {
   }
 
   private timeline(command: Command, at: string, kind: string, detail: Record<string, unknown>): Promise<void> {
-    return recordTimeline({ organizationId: this.org, alertGroupId: this.run.alertGroup.id, kind, detail, idempotencyKey: command.stepKey, at })
+    return bookkeeping().recordTimeline({ organizationId: this.org, alertGroupId: this.run.alertGroup.id, kind, detail, idempotencyKey: command.stepKey, at })
   }
 
   /** The step a command comes from and when it was due: activities log it and measure their lateness against it. */
@@ -270,7 +291,7 @@ export class RunEffects {
   /** The effect of each command kind of the step program. */
   private readonly effects: Effects = {
     log: async (command, at) => {
-      await recordTimeline({
+      await bookkeeping().recordTimeline({
         organizationId: this.org,
         alertGroupId: this.run.alertGroup.id,
         kind: command.event,
@@ -285,21 +306,30 @@ export class RunEffects {
       const paged = new Map<string, boolean>()
       const details: Record<string, unknown> = {}
       const emptyReasons: string[] = []
-      for (const target of command.targets) {
-        const recipients = await resolveRecipients({ organizationId: this.org, source: target.source, stepKey: command.stepKey, ...this.stepDue(command) })
+      // Since the bookkeeping patch the targets resolve together and the page does not wait for its timeline entry.
+      const quick = bookkeepingInTheWorkflowTask()
+      const resolve = (target: (typeof command.targets)[number]) =>
+        bookkeeping().resolveRecipients({ organizationId: this.org, source: target.source, stepKey: command.stepKey, ...this.stepDue(command) })
+      const resolved: Array<Awaited<ReturnType<typeof resolve>>> = []
+      if (quick) resolved.push(...(await Promise.all(command.targets.map(resolve))))
+      else for (const target of command.targets) resolved.push(await resolve(target))
+      for (const [index, recipients] of resolved.entries()) {
+        const target = command.targets[index] as (typeof command.targets)[number]
         for (const userId of recipients.userIds) paged.set(userId, (paged.get(userId) ?? false) || target.important)
         Object.assign(details, recipients.detail ?? {})
         if (recipients.emptyReason) emptyReasons.push(recipients.emptyReason)
       }
       const userIds = [...paged.keys()]
       const important = command.targets.some((t) => t.important)
-      await this.timeline(command, at, userIds.length ? 'step_triggered' : 'step_skipped', {
+      const entry = this.timeline(command, at, userIds.length ? 'step_triggered' : 'step_skipped', {
         ...this.stepInfo(command),
         user_ids: userIds,
         important,
         ...details,
         ...(userIds.length === 0 && emptyReasons.length > 0 ? { reason: emptyReasons.join('; ') } : {}),
       })
+      if (quick) this.background(entry)
+      else await entry
       this.page(
         userIds.map((userId) => ({ userId, important: paged.get(userId) ?? false })),
         `policy:${command.step.id}`,

@@ -149,10 +149,11 @@ test('waits between rules are durable timers, and the next rule runs after them'
     [0, 'sms'],
     [2, 'voice'],
   ])
-  const gap = Date.parse(rows[1]?.delivered_at as string) - Date.parse(rows[0]?.delivered_at as string)
-  expect(gap).toBeGreaterThanOrEqual(2000)
   const waiting = await events(group.id, 'notification_waiting')
   expect(waiting.map((e) => e.detail)).toEqual([expect.objectContaining({ user_id: cara, position: 1, seconds: 2 })])
+  // The wait starts once the first rule is sent off (not delivered: that runs beside it) and lasts its 2 s.
+  const waitedFor = Date.parse(rows[1]?.delivered_at as string) - new Date(waiting[0]?.at as string | Date).getTime()
+  expect(waitedFor).toBeGreaterThanOrEqual(2000)
   expect(rows.every((r) => r.idempotency_key.startsWith(`${group.workflowId}:`))).toBe(true)
   await stack.escalations.act(group.id, 'resolve', actor)
 })
@@ -195,7 +196,7 @@ test('a user reached by two steps starts their rules over; the first chain stops
   expect(rows[2]?.idempotency_key.startsWith(`${secondStep}:`)).toBe(true)
   expect(await events(group.id, 'notification_chain_stopped')).toEqual([])
   await stack.escalations.act(group.id, 'resolve', actor)
-  await recordHistory(group.workflowId, 'personal-rules-two-steps-v2')
+  await recordHistory(group.workflowId, 'personal-rules-two-steps-v3')
 })
 
 test('a channel failing for good is recorded with the provider error and the next rule still runs', async () => {
@@ -298,7 +299,7 @@ test("direct pages go on after someone else's acknowledgement; the acknowledging
   expect(rows.filter((r) => r.rule_type === 'notify_by_email').map((r) => r.user_id)).toEqual([kim])
   expect((await events(group.id, 'user_unpaged')).map((e) => (e.detail as any).user_id)).toEqual([lea])
   await stack.escalations.act(group.id, 'resolve', actor)
-  await recordHistory(group.workflowId, 'personal-rules-direct-unpage-v2')
+  await recordHistory(group.workflowId, 'personal-rules-direct-unpage-v3')
 })
 
 describe('a worker killed between two rules', () => {

@@ -19,7 +19,12 @@ async function main(): Promise<void> {
   const config = loadConfig()
   const logger = createLogger({ name: 'api', level: config.logLevel })
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'))
-  const db = createDb(config.db.url, { connectTimeoutMs: config.db.connectTimeoutMs, statementTimeoutMs: config.db.statementTimeoutMs, logger })
+  const db = createDb(config.db.url, {
+    connectTimeoutMs: config.db.connectTimeoutMs,
+    statementTimeoutMs: config.db.statementTimeoutMs,
+    max: config.db.poolMax,
+    logger,
+  })
   // Off unless an OTLP endpoint is configured; installed before the Temporal client so its calls are traced.
   const tracing = startTracing({ otlpTracesUrl: config.observability.otlpTracesUrl, serviceName: 'tocsin-api' })
   const metrics = createMetrics({ db, processMetrics: true })

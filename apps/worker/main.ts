@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const tracing = startTracing({ otlpTracesUrl: config.observability.otlpTracesUrl, serviceName: 'tocsin-worker' })
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'))
   const dbOptions = { connectTimeoutMs: config.db.connectTimeoutMs, statementTimeoutMs: config.db.statementTimeoutMs, logger }
-  const db = createDb(config.db.url, dbOptions)
+  const db = createDb(config.db.url, { ...dbOptions, max: config.db.poolMax })
   // The inbox drainer gets connections of its own: a burst of alerts must not make activities queue for one.
   const ingestDb = createDb(config.db.url, dbOptions)
   const escalations = Escalations.connect(config.temporal, tracing ? { interceptors: tracing.clientInterceptors } : {})
@@ -116,6 +116,7 @@ async function main(): Promise<void> {
           slack: config.channels.slack ? createSlackPoster(config.channels.slack, outbound) : null,
           ...(config.links.secret ? { links: { secret: config.links.secret, publicUrl: config.http.publicUrl, ttlSeconds: config.links.ttlSeconds } } : {}),
           shutdownGraceMs: config.worker.shutdownGraceMs,
+          maxCachedWorkflows: config.worker.maxCachedWorkflows,
           templates,
           chatWebhookUrl: config.notifier.chatWebhookUrl,
           outbound,

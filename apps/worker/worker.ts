@@ -26,6 +26,8 @@ export interface WorkerDeps {
   /** Signs the action links every page carries; absent: pages carry none. */
   readonly links?: { readonly secret: string; readonly publicUrl: string; readonly ttlSeconds: number }
   readonly shutdownGraceMs: number
+  /** Workflows kept in memory between tasks; null or absent: the SDK's default, from the heap size. */
+  readonly maxCachedWorkflows?: number | null
   /** Renders users' Jinja templates (webhooks) in the sandbox, with its time and size limits. */
   readonly templates: TemplateEngine
   readonly chatWebhookUrl?: string | null
@@ -68,5 +70,6 @@ export async function createEscalationWorker(deps: WorkerDeps): Promise<Worker> 
     },
     ...(deps.tracing ? { sinks: deps.tracing.sinks } : {}),
     shutdownGraceTime: deps.shutdownGraceMs,
+    ...(deps.maxCachedWorkflows != null ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),
   })
 }
