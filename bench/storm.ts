@@ -9,12 +9,13 @@
 // Prints a table per part and writes a plot of the distributions (TOCSIN_STORM_OUT, or a temporary directory).
 // Exits non-zero when a page is lost or duplicated.
 //   npm run bench:storm -- [pages=200] [burst=1000] [wait seconds=60]
+import { readdirSync, readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { temporal } from '@temporalio/proto'
 import { sql } from 'kysely'
 import type { Notifier } from '../activities/notifications'
-import { chainOf, escalate } from '../test/engine'
+import { chainOf, escalator } from '../test/engine'
 import { createOrg, startStack, type Stack } from '../test/stack'
 import { ensureTemporalForScript } from '../test/temporal-dev-server'
 import { plotCdf, plotDir } from './lib/plot'
@@ -69,6 +70,38 @@ async function tasksToFirstPage(stack: Stack, workflowId: string): Promise<TaskC
 /** Markers that record a patch, not a local activity. */
 function countPatchMarkers(events: temporal.api.history.v1.IHistoryEvent[], by: number, timeOf: (e: temporal.api.history.v1.IHistoryEvent) => number): number {
   return events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch' && timeOf(e) <= by).length
+}
+
+/** CPU seconds used so far by this process (API + worker + bench), the Temporal server and PostgreSQL, from /proc. */
+function cpuSeconds() {
+  const ticks = 100 // USER_HZ on Linux
+  const totals = { 'this process (API + worker + bench)': 0, 'Temporal server': 0, PostgreSQL: 0 }
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    } catch {
+      continue // ended meanwhile
+    }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const seconds = (Number(fields[11]) + Number(fields[12])) / ticks
+    if (Number(pid) === process.pid) totals['this process (API + worker + bench)'] += seconds
+    else if (comm === 'temporal' || comm === 'server') totals['Temporal server'] += seconds
+    else if (comm === 'postgres') totals.PostgreSQL += seconds
+  }
+  return totals
+}
+
+/** CPU milliseconds per escalation between two snapshots, by process. */
+function cpuPerEscalation(before: ReturnType<typeof cpuSeconds>, after: ReturnType<typeof cpuSeconds>, escalations: number): string[] {
+  let total = 0
+  const rows = (Object.keys(after) as Array<keyof typeof after>).map((name) => {
+    const ms = ((after[name] - before[name]) * 1000) / escalations
+    total += ms
+    return `| ${name} | ${f(ms)} |`
+  })
+  return [...rows, `| **all** | ${f(total)} |`]
 }
 
 interface Sent {
@@ -162,7 +195,9 @@ async function main(): Promise<void> {
     }
 
     // 1. First page at 5/s.
+    const cpuBeforePages = cpuSeconds()
     const atFive = await pageAt(pages, 200, WARMUP)
+    const cpuAfterPages = cpuSeconds()
     // 2. Back-to-back.
     const spaced: Array<{ spacing: number; latencies: number[] }> = []
     for (const spacing of SPACINGS_MS) spaced.push({ spacing, latencies: (await pageAt(BACK_TO_BACK_PAGES, spacing, 2)).latencies })
@@ -200,13 +235,15 @@ async function main(): Promise<void> {
     const chain = await chainOf(stack, org.call, [{ type: 'wait', seconds: waitSeconds }, { type: 'notify_persons', persons_to_notify: [user] }])
     const due = new Map<string, number>()
     const workflowOf = new Map<string, string>()
+    const start = await escalator(stack, org.organizationId, chain)
+    const cpuBeforeBurst = cpuSeconds()
     let next = 0
     const burstStarted = now()
     await Promise.all(
       Array.from({ length: BURST_CONCURRENCY }, async () => {
         while (next < burst) {
           next += 1
-          const group = await escalate(stack, org.organizationId, chain, { title: `burst ${next}` })
+          const group = await start()
           due.set(group.id, Date.parse(group.createdAt) + waitSeconds * 1000)
           workflowOf.set(group.id, group.workflowId)
         }
@@ -217,6 +254,7 @@ async function main(): Promise<void> {
     // Waits until every page arrived, or 60 s after the last one was due.
     while (now() < lastDue + 60_000 && [...due.keys()].some((id) => !deliveries.has(id))) await sleep(200)
     await sleep(2000) // a duplicate that would follow its original still counts
+    const cpuAfterBurst = cpuSeconds()
     const lateness: number[] = []
     let lost = 0
     let duplicated = 0
@@ -249,6 +287,12 @@ async function main(): Promise<void> {
     console.log(`| duplicated (ledger rows) | ${ledgerDuplicates} |`)
     if (lost > 0) problems.push(`${lost} burst pages lost`)
     if (duplicated > 0 || ledgerDuplicates > 0) problems.push(`${duplicated} duplicate deliveries, ${ledgerDuplicates} duplicate ledger rows`)
+
+    const directCpu = cpuPerEscalation(cpuBeforePages, cpuAfterPages, pages + WARMUP)
+    const burstCpu = cpuPerEscalation(cpuBeforeBurst, cpuAfterBurst, burst)
+    console.log(`\n| CPU per escalation (ms), by process | direct page, at 5/s | wait ${waitSeconds} s then page, burst |`)
+    console.log('| --- | ---: | ---: |')
+    for (const [index, row] of directCpu.entries()) console.log(`${row} ${(burstCpu[index] as string).split('|')[2]?.trim()} |`)
 
     const out = plotDir('TOCSIN_STORM_OUT', 'tocsin-storm-plot-')
     console.log(

@@ -75,6 +75,25 @@ export async function escalate(
   return record
 }
 
+/**
+ * A starter of many alert groups escalating along `chainId`: the route and the frozen chain are read once, then each
+ * group costs what ingestion spends on it, its row and its workflow's start.
+ */
+export async function escalator(stack: Stack, organizationId: string, chainId: string): Promise<() => Promise<AlertGroupRecord>> {
+  const target = await ensureDirectPagingIntegration(stack.db, organizationId, null)
+  await stack.db.updateTable('routes').set({ escalation_chain_id: chainId }).where('id', '=', target.routeId).execute()
+  const escalation = await loadChainSnapshot(stack.db, organizationId, chainId)
+  return async () => {
+    const record = await newAlertGroup(stack, organizationId, target.routeId, undefined)
+    await stack.escalations.client.workflow.start('alertGroupWorkflow', {
+      taskQueue: stack.taskQueue,
+      workflowId: record.workflowId,
+      args: [{ alertGroup: record, createdBy: null, directPages: [], escalation }],
+    })
+    return record
+  }
+}
+
 /** An alert group on the organization's direct-paging integration running `program` (as /v2 escalations do). */
 export async function escalateProgram(stack: Stack, organizationId: string, program: EscalationProgram): Promise<AlertGroupRecord> {
   const record = await newAlertGroup(stack, organizationId, null, undefined)

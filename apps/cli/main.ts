@@ -2,12 +2,12 @@ import { Connection } from '@temporalio/client'
 import { createDb, ensureDatabase, migrateToLatest } from '../../db/connect'
 import { createOrganization } from '../../db/organizations.repo'
 import { loadConfig } from '../config'
-import { ensureSearchAttributes } from '../temporal-setup'
+import { ensureNamespace, ensureSearchAttributes } from '../temporal-setup'
 
 const usage = `usage:
   npm run cli -- org create <name>     create an organization; prints {"organization_id", "token"} (token shown once)
   npm run cli -- db migrate            create the database if missing and apply pending migrations
-  npm run cli -- temporal setup        register Tocsin's search attributes in the Temporal namespace`
+  npm run cli -- temporal setup        register the Temporal namespace if missing, and Tocsin's search attributes in it`
 
 async function main(argv: string[]): Promise<number> {
   const config = loadConfig()
@@ -38,7 +38,9 @@ async function main(argv: string[]): Promise<number> {
   if (noun === 'temporal' && verb === 'setup') {
     const connection = await Connection.connect({ address: config.temporal.address })
     try {
-      const added = await ensureSearchAttributes(connection, config.temporal.namespace)
+      const { namespace } = config.temporal
+      if (await ensureNamespace(connection, namespace)) console.error(`registered namespace ${namespace}`)
+      const added = await ensureSearchAttributes(connection, namespace)
       console.error(added.length ? `registered search attributes ${added.join(', ')}` : 'search attributes present')
       return 0
     } finally {
