@@ -23,6 +23,8 @@ import { ascending, quantile } from './lib/stats'
 
 const [pages = 200, burst = 1000, waitSeconds = 60] = process.argv.slice(2).map(Number)
 const WARMUP = 5
+/** The bench's database (test/stack names it from the prefix and the suite), whose backends count as its PostgreSQL. */
+const databaseName = `${process.env.TOCSIN_TEST_DB_PREFIX ?? 'tocsin_test'}_bench_storm`
 const SPACINGS_MS = [250, 100, 50, 25, 10, 0]
 const BACK_TO_BACK_PAGES = 40
 const BURST_CONCURRENCY = 50
@@ -72,8 +74,12 @@ function countPatchMarkers(events: temporal.api.history.v1.IHistoryEvent[], by: 
   return events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch' && timeOf(e) <= by).length
 }
 
-/** CPU seconds used so far by this process (API + worker + bench), the Temporal server and PostgreSQL, from /proc. */
+/**
+ * CPU seconds used so far, from /proc, by this process (API + worker + bench), the Temporal server this bench talks
+ * to (found by its port) and PostgreSQL (the backends serving the bench's database, and the WAL writer).
+ */
 function cpuSeconds() {
+  const port = (process.env.TOCSIN_TEST_TEMPORAL_ADDRESS ?? '').split(':').pop() ?? ''
   const ticks = 100 // USER_HZ on Linux
   const totals = { 'this process (API + worker + bench)': 0, 'Temporal server': 0, PostgreSQL: 0 }
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
@@ -83,12 +89,17 @@ function cpuSeconds() {
     } catch {
       continue // ended meanwhile
     }
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+    let command = ''
+    try {
+      command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')
+    } catch {
+      continue
+    }
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     const seconds = (Number(fields[11]) + Number(fields[12])) / ticks
     if (Number(pid) === process.pid) totals['this process (API + worker + bench)'] += seconds
-    else if (comm === 'temporal' || comm === 'server') totals['Temporal server'] += seconds
-    else if (comm === 'postgres') totals.PostgreSQL += seconds
+    else if (port !== '' && (command.includes(`--port ${port} `) || command.includes('.tools/server/server start'))) totals['Temporal server'] += seconds
+    else if (command.startsWith('postgres:') && (command.includes(databaseName) || command.includes('walwriter'))) totals.PostgreSQL += seconds
   }
   return totals
 }

@@ -61,6 +61,10 @@ export async function startDevServer(options: { port: number; dbFile?: string; e
     // A workflow task that schedules an activity gets the activity back in its answer, skipping a trip through matching.
     '--dynamic-config-value',
     'system.enableActivityEagerExecution=true',
+    // The CLI turns this on so that search attributes added at run time show at once; every request that touches
+    // search attributes then reads them from the database. Tocsin registers its own at start (below).
+    '--dynamic-config-value',
+    'system.forceSearchAttributesCacheRefreshOnRead=false',
     ...tocsinSearchAttributes.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
     ...(options.extraArgs ?? []),
   ]
