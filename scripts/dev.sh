@@ -37,7 +37,8 @@ if [ -z "${TEMPORAL_ADDRESS:-}" ]; then
   for sa in AlertGroupId AlertGroupState OrganizationId EscalationChainId TeamId; do sa_flags+=(--search-attribute "$sa=Keyword"); done
   supervise "Temporal" "$TEMPORAL_CLI_PATH" server start-dev --db-filename .data/temporal.db --ip 127.0.0.1 --port 7233 --ui-port 8233 \
     --log-level warn --dynamic-config-value frontend.enableServerVersionCheck=false \
-    --dynamic-config-value system.enableActivityEagerExecution=true "${sa_flags[@]}" &
+    --dynamic-config-value system.enableActivityEagerExecution=true \
+    --dynamic-config-value system.forceSearchAttributesCacheRefreshOnRead=false "${sa_flags[@]}" &
   pids=($! "${pids[@]}")
   wait_for_port 7233 "Temporal" 120
   export TEMPORAL_ADDRESS=127.0.0.1:7233
