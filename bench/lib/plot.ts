@@ -84,7 +84,7 @@ export function plotCdf(
   const plotHeight = height - margin.top - margin.bottom
   const x = (v: number) => margin.left + ((Math.log10(Math.max(xMin, v)) - Math.log10(xMin)) / (Math.log10(xMax) - Math.log10(xMin))) * plotWidth
   const y = (share: number) => margin.top + (1 - share) * plotHeight
-  const colours = ['#8e24aa', '#fb8c00', '#43a047', '#00acc1', '#e53935', '#757575']
+  const colours = ['#8e24aa', '#fb8c00', '#43a047', '#00acc1', '#e53935', '#757575', '#3949ab', '#6d4c41']
   const parts: string[] = [`<rect width="${width}" height="${height}" fill="white"/>`]
   for (const v of ticks.filter((t) => t >= xMin && t <= xMax)) {
     const decade = Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9
