@@ -6,7 +6,7 @@ import { createDb, migrateToLatest, type Db } from '../db/connect'
 import { createOrganization } from '../db/organizations.repo'
 import type { Notifier } from '../activities/notifications'
 import type { ChannelTransports } from '../activities/channels/port'
-import { createApp } from '../apps/api/app'
+import { applyKeepAlive, createApp } from '../apps/api/app'
 import { Escalations } from '../apps/escalations'
 import { TemplateEngine } from '../apps/ingest/templates'
 import { IngestionProcessor, type ProcessorOptions } from '../apps/ingest/processor'
@@ -170,6 +170,7 @@ export async function startStack(
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s))
   })
+  applyKeepAlive(server)
   const port = (server.address() as { port: number }).port
   return {
     baseUrl: `http://127.0.0.1:${port}`,

@@ -1,3 +1,4 @@
+import type { Server as HttpServer } from 'node:http'
 import express, { type Express } from 'express'
 import { pingDb } from '../../db/connect'
 import { DependencyMonitor, liveness, readiness, type HealthSources } from '../health'
@@ -116,4 +117,14 @@ export function createApp(deps: ApiDeps): Express {
   app.use((_req, res) => void res.status(404).json({ detail: 'Not found.' }))
   app.use(errorHandler(deps.logger))
   return app
+}
+
+/**
+ * Idle keep-alive connections outlive any client's or load balancer's own idle timeout (commonly 60 s): a server that
+ * closes first (Node's default is 5 s) races clients that reuse the connection at that moment, and their request is
+ * lost with "other side closed". Headers get one second more, as Node requires.
+ */
+export function applyKeepAlive(server: HttpServer): void {
+  server.keepAliveTimeout = 65_000
+  server.headersTimeout = 66_000
 }

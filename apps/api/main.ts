@@ -9,7 +9,7 @@ import { closeSharedTemplateEngine } from '../ingest/templates'
 import { createLogger } from '../logger'
 import { createMetrics } from '../metrics'
 import { startTracing } from '../tracing'
-import { createApp } from './app'
+import { applyKeepAlive, createApp } from './app'
 
 // Start order does not matter: the API listens at once, whether PostgreSQL and Temporal are up or not. Until they
 // answer, requests that need them get a 503, /health/ready says what is missing, and the log says what the API
@@ -51,6 +51,7 @@ async function main(): Promise<void> {
   const server = app.listen(config.http.port, () => {
     logger.info({ port: config.http.port, publicUrl: config.http.publicUrl }, `api listening on http://localhost:${config.http.port}`)
   })
+  applyKeepAlive(server)
   server.on('error', (err) => {
     // The port is taken or not ours: nothing to serve, so exit and let the supervisor say so.
     logger.fatal({ err, port: config.http.port }, 'api cannot listen')
