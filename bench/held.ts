@@ -15,7 +15,6 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { Client as PgClient } from 'pg'
 import { sql } from 'kysely'
 import { loadChainSnapshot } from '../db/escalation-policies.repo'
 import { newPublicId } from '../db/ids'
@@ -27,6 +26,7 @@ import { createOrg, startStack, type Stack } from '../test/stack'
 import { freePort, startDevServer } from '../test/temporal-dev-server'
 import { escapeXml, plotDir, writePlot } from './lib/plot'
 import { ascending, quantile } from './lib/stats'
+import { dropDatabase } from './lib/database'
 
 const REPO = path.join(__dirname, '..')
 const CACHE_VARIABLE = 'TOCSIN_WORKER_MAX_CACHED_WORKFLOWS'
@@ -561,19 +561,6 @@ async function terminateQueue(stack: Stack, taskQueue: string): Promise<void> {
     })
     // Visibility lags the terminations a little.
     await sleep(2000)
-  }
-}
-
-async function dropDatabase(url: string): Promise<void> {
-  const admin = new URL(url)
-  const name = decodeURIComponent(admin.pathname.slice(1))
-  admin.pathname = '/postgres'
-  const client = new PgClient({ connectionString: admin.toString() })
-  await client.connect()
-  try {
-    await client.query(`drop database if exists "${name.replace(/"/g, '""')}" with (force)`)
-  } finally {
-    await client.end()
   }
 }
 

@@ -19,7 +19,6 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { temporal } from '@temporalio/proto'
 import { sql } from 'kysely'
 import { simpleParser } from 'mailparser'
-import { Client } from 'pg'
 import { SMTPServer } from 'smtp-server'
 import { createChannels } from '../activities/channels'
 import type { Transport } from '../activities/channels/port'
@@ -29,6 +28,7 @@ import { createOrg, startStack, type Stack } from '../test/stack'
 import { ensureTemporalForScript } from '../test/temporal-dev-server'
 import { plotCdf, plotDir } from './lib/plot'
 import { ascending, quantile } from './lib/stats'
+import { dropDatabase } from './lib/database'
 
 const pages = Number(process.argv[2] ?? 100)
 const rate = Number(process.argv[3] ?? 5)
@@ -393,20 +393,6 @@ async function historyInstants(stack: Stack, workflowId: string): Promise<Map<st
     }
   }
   return instants
-}
-
-/** The run's database is of no use afterwards: drop it (from the server's `postgres` database). */
-async function dropDatabase(url: string): Promise<void> {
-  const admin = new URL(url)
-  const name = decodeURIComponent(admin.pathname.slice(1))
-  admin.pathname = '/postgres'
-  const client = new Client({ connectionString: admin.toString() })
-  await client.connect()
-  try {
-    await client.query(`drop database if exists "${name.replace(/"/g, '""')}" with (force)`)
-  } finally {
-    await client.end()
-  }
 }
 
 /** The distribution of each stage's latency (share of pages at or under x), x on a log scale. */

@@ -27,13 +27,13 @@ import path from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'kysely'
-import { Client } from 'pg'
 import { createDb, ensureDatabase, migrateToLatest, type Db } from '../db/connect'
 import { createOrganization } from '../db/organizations.repo'
 import { TocsinProcess, freePorts, health, tocsinEnv } from '../test/outage-harness'
 import { freePort, startDevServer } from '../test/temporal-dev-server'
 import { plotCdf, plotDir } from './lib/plot'
 import { ascending, quantile } from './lib/stats'
+import { dropDatabase } from './lib/database'
 
 const pages = Number(process.argv[2] ?? 1000)
 const concurrency = Number(process.argv[3] ?? 32)
@@ -572,20 +572,6 @@ function problemLines(text: string): string[] {
         return `"${line.slice(0, 200)}"`
       }
     })
-}
-
-/** The run's database is of no use afterwards: drop it (from the server's `postgres` database). */
-async function dropDatabase(url: string): Promise<void> {
-  const admin = new URL(url)
-  const name = decodeURIComponent(admin.pathname.slice(1))
-  admin.pathname = '/postgres'
-  const client = new Client({ connectionString: admin.toString() })
-  await client.connect()
-  try {
-    await client.query(`drop database if exists "${name.replace(/"/g, '""')}" with (force)`)
-  } finally {
-    await client.end()
-  }
 }
 
 /** The first-page latency distribution of each phase (share of pages at or under x), x on a log scale. */
