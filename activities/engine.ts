@@ -1,15 +1,17 @@
 import { activityInfo, ApplicationFailure } from '@temporalio/activity'
 import type { UserSource } from '../workflows/core/escalation'
-import type { ChannelTarget } from '../workflows/core/program'
+import type { ChannelTarget, PageTarget } from '../workflows/core/program'
+import type { DirectPage } from '../workflows/core/types'
 import type { ChainSnapshot } from '../workflows/oncall/steps'
 import { appendEvent, routeSnapshot } from '../db/alert-groups.repo'
 import type { Db } from '../db/connect'
 import { resolveRecipients as resolveStepRecipients, type Recipients } from '../db/recipients'
 import { icalOptions } from '../db/schedule-ical'
-import { recordWebhookResponse } from '../db/webhooks.repo'
+import { recordWebhookResponse, webhooksFiringOn } from '../db/webhooks.repo'
 import { isTruthy } from '../workflows/core/truthy'
 import { PermanentDeliveryError } from './channels/port'
 import type { SlackChannelPoster } from './channels/slack'
+import { planPages, type NotificationPlan } from './paging'
 import { activityLog, noActivityMetrics, observeLateness, type ActivityMetrics, type StepDue } from './metrics'
 import { defaultOutboundFetch, OUTBOUND_REFUSED, OutboundRefusedError, type OutboundFetch } from './outbound'
 
@@ -48,6 +50,58 @@ export function createEngineActivities(deps: EngineDeps) {
         ical,
       })
       return { userIds, ...(emptyReason !== undefined ? { emptyReason } : {}), ...(detail !== undefined ? { detail } : {}) }
+    },
+
+    /**
+     * A notify step's whole bookkeeping in one call: who each target pages (a user reached twice is paged once,
+     * important if either target is), the step's timeline entry, and each paged user's plan.
+     */
+    async planStepPage(request: {
+      organizationId: string
+      alertGroupId: string
+      stepKey: string
+      /** The page's step name (`policy:<id>`), as the plans and notifications record it. */
+      step: string
+      targets: readonly PageTarget[]
+      /** The step's fields for its timeline entry (index, policy id, type). */
+      stepInfo: Record<string, unknown>
+      /** When the workflow decided the step (ISO). */
+      at: string
+    }): Promise<{ pages: DirectPage[]; plans: NotificationPlan[] }> {
+      const resolve = (target: PageTarget) =>
+        resolveStepRecipients(db, request.organizationId, target.source, {
+          now: deps.now(),
+          roundRobin: { mode: 'pick', key: `${request.stepKey}:round-robin` },
+          ical,
+        })
+      const resolved = await Promise.all(request.targets.map(resolve))
+      const paged = new Map<string, boolean>()
+      const details: Record<string, unknown> = {}
+      const emptyReasons: string[] = []
+      for (const [index, recipients] of resolved.entries()) {
+        const important = request.targets[index]?.important ?? false
+        for (const userId of recipients.userIds) paged.set(userId, (paged.get(userId) ?? false) || important)
+        Object.assign(details, recipients.detail ?? {})
+        if (recipients.emptyReason) emptyReasons.push(recipients.emptyReason)
+      }
+      const pages = [...paged].map(([userId, important]) => ({ userId, important }))
+      const plans = await db.transaction().execute(async (trx) => {
+        await appendEvent(trx, request.organizationId, request.alertGroupId, {
+          kind: pages.length > 0 ? 'step_triggered' : 'step_skipped',
+          at: request.at,
+          actor: null,
+          detail: {
+            ...request.stepInfo,
+            user_ids: pages.map((p) => p.userId),
+            important: request.targets.some((t) => t.important),
+            ...details,
+            ...(pages.length === 0 && emptyReasons.length > 0 ? { reason: emptyReasons.join('; ') } : {}),
+          },
+          idempotencyKey: request.stepKey,
+        })
+        return planPages(trx, deps.now(), { organizationId: request.organizationId, alertGroupId: request.alertGroupId, step: request.step, keyPrefix: request.stepKey, users: pages })
+      })
+      return { pages, plans }
     },
 
     /** The route's current chain, frozen for a restart (un-ack, unsilence, end of silence, unresolve). */
@@ -182,18 +236,7 @@ export function createEngineActivities(deps: EngineDeps) {
 
     /** The webhooks of the organization that fire for a lifecycle event (and "status change"). */
     async lifecycleWebhooks(request: { organizationId: string; alertGroupId: string; triggerType: string }): Promise<string[]> {
-      const statusChanges = ['acknowledge', 'resolve', 'silence', 'unsilence', 'unresolve', 'unacknowledge']
-      const types = statusChanges.includes(request.triggerType) ? [request.triggerType, 'status change'] : [request.triggerType]
-      const rows = await db
-        .selectFrom('webhooks')
-        .select('id')
-        .where('organization_id', '=', request.organizationId)
-        .where('deleted_at', 'is', null)
-        .where('is_webhook_enabled', '=', true)
-        .where('trigger_type', 'in', types)
-        .orderBy('pk')
-        .execute()
-      return rows.map((r) => r.id)
+      return webhooksFiringOn(db, request.organizationId, request.triggerType)
     },
 
     /**

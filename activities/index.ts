@@ -4,12 +4,13 @@ import { createEngineActivities, type EngineDeps } from './engine'
 import { createHeartbeatActivities } from './heartbeats'
 import { appendEvent, insertAlertGroup, writeLifecycle } from '../db/alert-groups.repo'
 import type { Db } from '../db/connect'
+import { webhooksFiringOn } from '../db/webhooks.repo'
 import type { ActionLinks, ChannelTransports } from './channels/port'
 import type { SlackChannelPoster } from './channels/slack'
 import { activityLog, noActivityMetrics, type ActivityMetrics, type EscalationEvent } from './metrics'
 import type { Notifier } from './notifications'
 import type { OutboundFetch } from './outbound'
-import { createPagingActivities } from './paging'
+import { createPagingActivities, planPages, type NotificationPlan, type PlanRequest } from './paging'
 
 export interface ActivityDeps {
   readonly db: Db
@@ -46,6 +47,18 @@ export interface RecordActionRequest {
   readonly idempotencyKey: string
 }
 
+/** The group's row and first alert (each once), and its "created" entry. */
+async function recordCreated(executor: Db, group: AlertGroupRecord, createdBy: Actor | null): Promise<void> {
+  await insertAlertGroup(executor, group)
+  await appendEvent(executor, group.organizationId, group.id, {
+    kind: 'created',
+    at: group.createdAt,
+    actor: createdBy,
+    detail: { title: group.title },
+    idempotencyKey: `${group.workflowId}:created`,
+  })
+}
+
 const timelineKindOf: Record<LifecycleAction, string> = {
   acknowledge: 'acknowledged',
   unacknowledge: 'unacknowledged',
@@ -74,16 +87,33 @@ export function createActivities({
   return {
     /** Makes sure the alert group exists (the API wrote it first; this covers a lost commit) and logs "created". */
     async recordAlertGroupCreated({ group, createdBy }: { group: AlertGroupRecord; createdBy: Actor | null }): Promise<void> {
-      await insertAlertGroup(db, group)
-      await appendEvent(db, group.organizationId, group.id, {
-        kind: 'created',
-        at: group.createdAt,
-        actor: createdBy,
-        detail: { title: group.title },
-        idempotencyKey: `${group.workflowId}:created`,
+      await recordCreated(db, group, createdBy)
+      metrics.escalationEvent('started')
+      activityLog().info('escalation started')
+    },
+
+    /**
+     * The first task's whole bookkeeping in one transaction: the group's record (as above), the plans of its direct
+     * page, and the webhooks that fire on `webhooksOn`. The record's insert waits for the API's commit of the row,
+     * so the page's writes come after it.
+     */
+    async openAlertGroup(request: {
+      group: AlertGroupRecord
+      createdBy: Actor | null
+      directPage: PlanRequest
+      webhooksOn: string | null
+    }): Promise<{ plans: NotificationPlan[]; webhookIds: string[] }> {
+      const { group } = request
+      const opened = await db.transaction().execute(async (trx) => {
+        await recordCreated(trx, group, request.createdBy)
+        return {
+          plans: request.directPage.users.length > 0 ? await planPages(trx, now(), request.directPage) : [],
+          webhookIds: request.webhooksOn === null ? [] : await webhooksFiringOn(trx, group.organizationId, request.webhooksOn),
+        }
       })
       metrics.escalationEvent('started')
       activityLog().info('escalation started')
+      return opened
     },
 
     /** Writes an accepted action to the alert group row and the timeline. */

@@ -5,6 +5,7 @@ import type { Db } from '../db/connect'
 import type { NotificationsTable } from '../db/schema'
 import { notificationRulesOf } from '../db/personal-notification-rules.repo'
 import { findUsers } from '../db/users.repo'
+import { webhooksFiringOn } from '../db/webhooks.repo'
 import { notificationRuleTypes, planOf, type NotifyRuleType, type PlanStage } from '../workflows/core/personal-rules'
 import { PermanentDeliveryError, type ActionLinks, type ChannelMessage, type ChannelTransports, type Transport } from './channels/port'
 import { activityLog, observeLateness, type ActivityMetrics, type StepDue } from './metrics'
@@ -59,6 +60,8 @@ export type NotifyUserResult =
       readonly user?: NotifiedUser
       /** The channel the page went out on. */
       readonly channel?: string
+      /** The webhooks that fire on a personal notification, looked up with the page: no lookup of the run's own. */
+      readonly webhookIds?: string[]
     }
   | { readonly status: 'skipped'; readonly reason: string }
   /** The provider refused it for good (invalid number, a 4xx): not retried; the user's next rule still runs. */
@@ -82,6 +85,38 @@ function catchAllTransport(notifier: Notifier): Transport {
 }
 
 const describe = (stage: PlanStage) => (stage.kind === 'wait' ? `wait ${stage.seconds} s` : stage.type)
+
+/** Who one page goes to, and where its plans' timeline entries go. */
+export interface PlanRequest {
+  readonly organizationId: string
+  readonly alertGroupId: string
+  readonly step: string
+  readonly keyPrefix: string
+  readonly users: ReadonlyArray<{ readonly userId: string; readonly important: boolean }>
+}
+
+/** Each user's plan for one page, each written to the timeline once; `executor` lets the entries join a transaction. */
+export async function planPages(executor: Db, at: Date, request: PlanRequest): Promise<NotificationPlan[]> {
+  const plans: NotificationPlan[] = []
+  for (const user of request.users) {
+    const stages = planOf(await notificationRulesOf(executor, request.organizationId, user.userId, user.important))
+    await appendEvent(executor, request.organizationId, request.alertGroupId, {
+      kind: 'notification_plan',
+      at: at.toISOString(),
+      actor: null,
+      detail: {
+        user_id: user.userId,
+        step: request.step,
+        important: user.important,
+        plan: stages.map(describe),
+        ...(stages[0]?.kind === 'notify' && stages[0].fallback ? { fallback: 'no rules in this list: one email' } : {}),
+      },
+      idempotencyKey: `${request.keyPrefix}:${user.userId}:plan`,
+    })
+    plans.push({ userId: user.userId, stages })
+  }
+  return plans
+}
 
 export function createPagingActivities({ db, notifier, channels, actionLinks, now, metrics }: PagingDeps) {
   const catchAll = notifier ? catchAllTransport(notifier) : null
@@ -124,32 +159,8 @@ export function createPagingActivities({ db, notifier, channels, actionLinks, no
      * The stages each user's page runs: their rules of the asked list, or the email fallback. Each plan is written to
      * the timeline once, so the timeline says what will happen to every paged user.
      */
-    async loadNotificationPlans(request: {
-      organizationId: string
-      alertGroupId: string
-      step: string
-      keyPrefix: string
-      users: ReadonlyArray<{ userId: string; important: boolean }>
-    }): Promise<NotificationPlan[]> {
-      const plans: NotificationPlan[] = []
-      for (const user of request.users) {
-        const stages = planOf(await notificationRulesOf(db, request.organizationId, user.userId, user.important))
-        await appendEvent(db, request.organizationId, request.alertGroupId, {
-          kind: 'notification_plan',
-          at: now().toISOString(),
-          actor: null,
-          detail: {
-            user_id: user.userId,
-            step: request.step,
-            important: user.important,
-            plan: stages.map(describe),
-            ...(stages[0]?.kind === 'notify' && stages[0].fallback ? { fallback: 'no rules in this list: one email' } : {}),
-          },
-          idempotencyKey: `${request.keyPrefix}:${user.userId}:plan`,
-        })
-        plans.push({ userId: user.userId, stages })
-      }
-      return plans
+    async loadNotificationPlans(request: PlanRequest): Promise<NotificationPlan[]> {
+      return planPages(db, now(), request)
     },
 
     /**
@@ -174,7 +185,7 @@ export function createPagingActivities({ db, notifier, channels, actionLinks, no
       const unreachable = transport.unreachable(message.user)
       if (unreachable !== null) return skip(request, unreachable)
 
-      await db
+      const fresh = await db
         .insertInto('notifications')
         .values({
           organization_id: organizationId,
@@ -188,17 +199,22 @@ export function createPagingActivities({ db, notifier, channels, actionLinks, no
           rule_type: request.rule?.type ?? null,
         })
         .onConflict((oc) => oc.column('idempotency_key').doNothing())
-        .execute()
-      const ledger = await db
-        .selectFrom('notifications')
-        .select(['id', 'delivered_at', 'channel', 'status', 'error'])
-        .where('organization_id', '=', organizationId)
-        .where('idempotency_key', '=', idempotencyKey)
-        .executeTakeFirstOrThrow()
+        .returning(['id', 'delivered_at', 'channel', 'status', 'error'])
+        .executeTakeFirst()
+      // A retry finds the row of an earlier attempt: what it recorded decides what happens now.
+      const ledger =
+        fresh ??
+        (await db
+          .selectFrom('notifications')
+          .select(['id', 'delivered_at', 'channel', 'status', 'error'])
+          .where('organization_id', '=', organizationId)
+          .where('idempotency_key', '=', idempotencyKey)
+          .executeTakeFirstOrThrow())
       const notified = { id: user.id, username: user.username, email: user.email }
+      const webhooks = () => webhooksFiringOn(db, organizationId, 'personal notification')
       if (ledger.delivered_at !== null) {
         metrics.pageSent(ledger.channel, 'already_delivered')
-        return { status: 'already_delivered', ledgerId: ledger.id, user: notified, channel: ledger.channel }
+        return { status: 'already_delivered', ledgerId: ledger.id, user: notified, channel: ledger.channel, webhookIds: await webhooks() }
       }
       if (ledger.status === 'failed') return { status: 'failed', reason: ledger.error ?? 'failed', channel: ledger.channel }
       /** Writes this notification's outcome to its ledger row. */
@@ -254,6 +270,7 @@ export function createPagingActivities({ db, notifier, channels, actionLinks, no
       }
       // The delivery record and its timeline entry commit together: a crash between the two cannot lose the entry.
       const deliveredAt = now().toISOString()
+      const webhookIds = webhooks()
       await db.transaction().execute(async (trx) => {
         await settle({ delivered_at: deliveredAt, status: 'sent', error: null, provider_id: providerId ?? null, attempts: activityInfo().attempt }, trx)
           .where('delivered_at', 'is', null)
@@ -264,7 +281,7 @@ export function createPagingActivities({ db, notifier, channels, actionLinks, no
       metrics.pageSent(transport.channel, 'delivered')
       observeLateness(metrics, request.stepDue, new Date(deliveredAt))
       activityLog().info('page delivered', { userId: user.id, channel: transport.channel })
-      return { status: 'delivered', ledgerId: ledger.id, user: notified, channel: transport.channel }
+      return { status: 'delivered', ledgerId: ledger.id, user: notified, channel: transport.channel, webhookIds: await webhookIds }
     },
   }
 }

@@ -205,3 +205,20 @@ async function reportDuplicate<T>(write: () => Promise<T>): Promise<T> {
     throw err
   }
 }
+
+const STATUS_CHANGES = ['acknowledge', 'resolve', 'silence', 'unsilence', 'unresolve', 'unacknowledge']
+
+/** The enabled webhooks of the organization that fire on a lifecycle event (a status change also fires "status change"). */
+export async function webhooksFiringOn(db: Db, organizationId: string, triggerType: string): Promise<string[]> {
+  const types = STATUS_CHANGES.includes(triggerType) ? [triggerType, 'status change'] : [triggerType]
+  const rows = await db
+    .selectFrom('webhooks')
+    .select('id')
+    .where('organization_id', '=', organizationId)
+    .where('deleted_at', 'is', null)
+    .where('is_webhook_enabled', '=', true)
+    .where('trigger_type', 'in', types)
+    .orderBy('pk')
+    .execute()
+  return rows.map((r) => r.id)
+}

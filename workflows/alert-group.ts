@@ -11,7 +11,7 @@ import {
 import { AlertGroupRun, type AlertGroupWorkflowArgs } from './alert-group-run'
 import { isNoOp, type LifecycleAction, type Refusal } from './core/lifecycle'
 import type { ActionRequest, Actor, AddRespondersRequest } from './core/types'
-import { bookkeeping, bookkeepingInTheWorkflowTask, loadRouteSnapshot, RunEffects } from './effects'
+import { bookkeeping, bookkeepingInOneCall, bookkeepingInTheWorkflowTask, loadRouteSnapshot, RunEffects } from './effects'
 import {
   ACTION_REFUSED,
   acknowledgeUpdate,
@@ -102,6 +102,18 @@ export async function alertGroupWorkflow(input: AlertGroupWorkflowArgs): Promise
   const { alertGroup, carried } = input
   if (input.reopen) {
     await condition(() => !run.resolved)
+  } else if (!carried && bookkeepingInOneCall()) {
+    const directPage = { step: 'direct-page', keyPrefix: `${alertGroup.workflowId}:direct-page` }
+    const announced = run.escalation.program !== null && effects.lifecycleWebhooksOn()
+    const opened = await bookkeeping().openAlertGroup({
+      group: alertGroup,
+      createdBy: input.createdBy,
+      directPage: { organizationId: alertGroup.organizationId, alertGroupId: alertGroup.id, ...directPage, users: input.directPages },
+      webhooksOn: announced ? 'alert group created' : null,
+    })
+    effects.page(input.directPages, directPage.step, directPage.keyPrefix, undefined, true, opened.plans)
+    if (run.escalation.program) upsertSearchAttributes([{ key: EscalationChainIdKey, value: run.escalation.program.id }])
+    if (announced) effects.fireLifecycleWebhooks('alert group created', `${run.prefix}:created`, { webhookIds: opened.webhookIds })
   } else if (!carried) {
     const created = bookkeeping().recordAlertGroupCreated({ group: alertGroup, createdBy: input.createdBy })
     // The API commits the group's row only once this run has started; the record's insert waits for that commit, so

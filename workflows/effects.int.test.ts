@@ -221,3 +221,25 @@ test('each personal-notification webhook names the user it was for and the chann
   await org.call('DELETE', `/api/v1/webhooks/${forwarded}/`)
   await org.call('DELETE', `/api/v1/webhooks/${templated.body.id}/`)
 })
+
+test('a page costs one local activity per decision: the first task records the group and plans the page in one, a step resolves and plans in one, and the page names its webhooks', async () => {
+  const hookId = await webhook('personal-shape', 'personal notification', '/personal-shape')
+  const chain = await chainOf(stack, org.call, [{ type: 'notify_persons', persons_to_notify: [users.alice] }])
+  const group = await escalate(stack, org.organizationId, chain)
+  await eventually(async () => (hits('/personal-shape', group.id).length === 1 ? true : undefined))
+  await org.call('POST', `/api/v1/alert_groups/${group.id}/resolve/`)
+  await handleOf(group.id).result()
+
+  const localActivities: string[] = []
+  for (const event of (await handleOf(group.id).fetchHistory()).events ?? []) {
+    const marker = event.markerRecordedEventAttributes
+    if (marker?.markerName !== 'core_local_activity') continue
+    const data = marker.details?.data?.payloads?.[0]?.data
+    localActivities.push((JSON.parse(Buffer.from(data as Uint8Array).toString('utf8')) as { activity_type: string }).activity_type)
+  }
+  // No lookups of webhooks by the run itself: the record's and the page's activities name them. (Steps that only
+  // log, such as the end of the chain, write their timeline entry on their own.)
+  expect(localActivities.filter((type) => type !== 'recordTimeline')).toEqual(['openAlertGroup', 'planStepPage'])
+  expect(hits('/personal-shape', group.id)).toHaveLength(1)
+  await org.call('DELETE', `/api/v1/webhooks/${hookId}/`)
+})

@@ -1,5 +1,6 @@
 import { condition, patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow'
 import type { Activities, NotifyUserResult } from '../activities'
+import type { NotificationPlan } from '../activities/paging'
 import type { StepDue } from '../activities/metrics'
 import type { AlertGroupRun, AppliedAction } from './alert-group-run'
 import type { Command } from './core/escalation'
@@ -28,12 +29,24 @@ export const { recordAlertGroupAction, loadRouteSnapshot, lifecycleWebhooks } = 
  * The activities of the page path's bookkeeping: local since the patch below.
  * @NOTE Histories recorded before it scheduled them on the task queue, each with a workflow task of its own.
  */
-export function bookkeeping(): Pick<Activities, 'recordAlertGroupCreated' | 'resolveRecipients' | 'recordTimeline' | 'loadNotificationPlans' | 'lifecycleWebhooks'> {
+export function bookkeeping(): Pick<
+  Activities,
+  'recordAlertGroupCreated' | 'openAlertGroup' | 'resolveRecipients' | 'planStepPage' | 'recordTimeline' | 'loadNotificationPlans' | 'lifecycleWebhooks'
+> {
   return bookkeepingInTheWorkflowTask() ? localBookkeeping : queuedBookkeeping
 }
 
 export function bookkeepingInTheWorkflowTask(): boolean {
   return patched('bookkeeping-in-the-workflow-task')
+}
+
+/**
+ * Since this patch the first task's bookkeeping (the group's record, the direct page's plans) and a notify step's
+ * (recipients, its timeline entry, the plans) are one local activity each: one activation and one commit, not three.
+ * @NOTE Histories recorded before it ran them as separate local activities, one after another.
+ */
+export function bookkeepingInOneCall(): boolean {
+  return bookkeepingInTheWorkflowTask() && patched('bookkeeping-in-one-call')
 }
 
 // @NOTE No attempt limit: a page must not be lost to a flaky notifier. The ledger key makes retries safe.
@@ -87,49 +100,63 @@ export class RunEffects {
   }
 
   /**
-   * Calls every webhook of the organization that fires on `triggerType`, reporting `state` as it was then, plus
-   * `details` of the event (who a personal notification went to). `fromUpdate`: fired by an update handler, whose
-   * lookup stays on the task queue (see `lifecycleWebhooks`); any other lookup is bookkeeping of the run.
+   * Calls every webhook of the organization that fires on `triggerType`, reporting the state as it was then (or
+   * `state`), plus `details` of the event (who a personal notification went to). `webhookIds`: the webhooks, when an
+   * activity of the run looked them up already. `fromUpdate`: fired by an update handler, whose lookup stays on the
+   * task queue (see `lifecycleWebhooks`); any other lookup is bookkeeping of the run.
    */
   fireLifecycleWebhooks(
     triggerType: string,
     key: string,
-    state = publicState(this.run.lifecycle),
-    details: Readonly<Record<string, unknown>> = {},
-    fromUpdate = false,
+    options: {
+      readonly state?: ReturnType<typeof publicState>
+      readonly details?: Readonly<Record<string, unknown>>
+      readonly fromUpdate?: boolean
+      readonly webhookIds?: readonly string[]
+    } = {},
   ): void {
+    const { state = publicState(this.run.lifecycle), details = {}, fromUpdate = false } = options
     const alertGroupId = this.run.alertGroup.id
-    const lookup = fromUpdate ? lifecycleWebhooks : bookkeeping().lifecycleWebhooks
-    this.background(
-      lookup({ organizationId: this.org, alertGroupId, triggerType }).then((webhookIds) =>
-        Promise.all(
-          webhookIds.map((webhookId) =>
-            callWebhook({
-              organizationId: this.org,
-              alertGroupId,
-              webhookId,
-              triggerType,
-              idempotencyKey: `${key}:${webhookId}`,
-              event: { alert_group_state: state, ...details },
-            }),
-          ),
+    const call = (webhookIds: readonly string[]) =>
+      Promise.all(
+        webhookIds.map((webhookId) =>
+          callWebhook({
+            organizationId: this.org,
+            alertGroupId,
+            webhookId,
+            triggerType,
+            idempotencyKey: `${key}:${webhookId}`,
+            event: { alert_group_state: state, ...details },
+          }),
         ),
-      ),
-    )
+      )
+    if (options.webhookIds) {
+      if (options.webhookIds.length > 0) this.background(call(options.webhookIds))
+      return
+    }
+    const lookup = fromUpdate ? lifecycleWebhooks : bookkeeping().lifecycleWebhooks
+    this.background(lookup({ organizationId: this.org, alertGroupId, triggerType }).then(call))
   }
 
   /**
    * Pages each user by running their personal notification rules (default or important) as durable stages.
    * `stepDue`: the escalation step that pages and when it was due (direct pages and added responders have none).
    * `direct`: a direct page, whose chains outlive someone else's acknowledgement.
+   * `plans`: the users' plans, in their order, when the caller's bookkeeping loaded them already.
    */
-  page(users: readonly DirectPage[], step: string, keyPrefix: string, stepDue?: StepDue, direct = false): void {
+  page(users: readonly DirectPage[], step: string, keyPrefix: string, stepDue?: StepDue, direct = false, plans?: readonly NotificationPlan[]): void {
     // @NOTE Histories recorded before personal rules page each user with one notification and no plan.
     if (!patched('personal-notification-rules')) return this.pageOnce(users, step, keyPrefix, stepDue)
     const at = new Date().toISOString()
     // Generations are taken now, in order, so a later page of the same user always replaces this one.
     const chains = users.map((user) => ({ user, generation: this.run.startChain(user.userId, direct, at) }))
     if (chains.length === 0) return
+    const runChains = (loaded: readonly NotificationPlan[]) => {
+      for (const [index, chain] of chains.entries()) {
+        this.background(this.runChain(chain.user, chain.generation, loaded[index]?.stages ?? [], step, keyPrefix, stepDue))
+      }
+    }
+    if (plans) return runChains(plans)
     this.background(
       bookkeeping().loadNotificationPlans({
         organizationId: this.org,
@@ -137,11 +164,7 @@ export class RunEffects {
         step,
         keyPrefix,
         users: users.map((user) => ({ userId: user.userId, important: user.important })),
-      }).then((plans) => {
-        for (const [index, chain] of chains.entries()) {
-          this.background(this.runChain(chain.user, chain.generation, plans[index]?.stages ?? [], step, keyPrefix, stepDue))
-        }
-      }),
+      }).then(runChains),
     )
   }
 
@@ -206,7 +229,8 @@ export class RunEffects {
     if (result.status !== 'delivered' && result.status !== 'already_delivered') return
     this.run.notificationsSent += 1
     const details = { ...(result.user ? { user: result.user } : {}), ...(result.channel ? { channel: result.channel } : {}) }
-    this.fireLifecycleWebhooks('personal notification', `${key}:personal`, undefined, details)
+    // Runs recorded before the page's result named the webhooks look them up.
+    this.fireLifecycleWebhooks('personal notification', `${key}:personal`, { details, ...(result.webhookIds ? { webhookIds: result.webhookIds } : {}) })
   }
 
   /** Pages each user once (per key), as runs recorded before personal rules did. */
@@ -234,7 +258,7 @@ export class RunEffects {
               result.status === 'delivered' || result.status === 'already_delivered'
                 ? { ...(result.user ? { user: result.user } : {}), ...(result.channel ? { channel: result.channel } : {}) }
                 : {}
-            this.fireLifecycleWebhooks('personal notification', `${keyPrefix}:${user.userId}:personal`, undefined, details)
+            this.fireLifecycleWebhooks('personal notification', `${keyPrefix}:${user.userId}:personal`, { details })
           }
         }),
       )
@@ -254,7 +278,7 @@ export class RunEffects {
       delaySeconds: applied.delaySeconds,
       idempotencyKey: applied.idempotencyKey,
     })
-    if (this.lifecycleWebhooksOn()) this.fireLifecycleWebhooks(applied.action, applied.idempotencyKey, applied.state, {}, true)
+    if (this.lifecycleWebhooksOn()) this.fireLifecycleWebhooks(applied.action, applied.idempotencyKey, { state: applied.state, fromUpdate: true })
   }
 
   /**
@@ -302,6 +326,20 @@ export class RunEffects {
       })
     },
     notify: async (command, at) => {
+      const step = `policy:${command.step.id}`
+      const { stepDue } = this.stepDue(command)
+      if (bookkeepingInOneCall()) {
+        const { pages, plans } = await bookkeeping().planStepPage({
+          organizationId: this.org,
+          alertGroupId: this.run.alertGroup.id,
+          stepKey: command.stepKey,
+          step,
+          targets: command.targets,
+          stepInfo: this.stepInfo(command),
+          at,
+        })
+        return this.page(pages, step, command.stepKey, stepDue, false, plans)
+      }
       // One resolution per target, in order; a user reached by two targets is paged once, important if either is.
       const paged = new Map<string, boolean>()
       const details: Record<string, unknown> = {}
@@ -332,9 +370,9 @@ export class RunEffects {
       else await entry
       this.page(
         userIds.map((userId) => ({ userId, important: paged.get(userId) ?? false })),
-        `policy:${command.step.id}`,
+        step,
         command.stepKey,
-        this.stepDue(command).stepDue,
+        stepDue,
       )
     },
     webhook: async (command, at) => {

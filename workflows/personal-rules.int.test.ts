@@ -196,7 +196,7 @@ test('a user reached by two steps starts their rules over; the first chain stops
   expect(rows[2]?.idempotency_key.startsWith(`${secondStep}:`)).toBe(true)
   expect(await events(group.id, 'notification_chain_stopped')).toEqual([])
   await stack.escalations.act(group.id, 'resolve', actor)
-  await recordHistory(group.workflowId, 'personal-rules-two-steps-v3')
+  await recordHistory(group.workflowId, 'personal-rules-two-steps-v4')
 })
 
 test('a channel failing for good is recorded with the provider error and the next rule still runs', async () => {
@@ -299,7 +299,7 @@ test("direct pages go on after someone else's acknowledgement; the acknowledging
   expect(rows.filter((r) => r.rule_type === 'notify_by_email').map((r) => r.user_id)).toEqual([kim])
   expect((await events(group.id, 'user_unpaged')).map((e) => (e.detail as any).user_id)).toEqual([lea])
   await stack.escalations.act(group.id, 'resolve', actor)
-  await recordHistory(group.workflowId, 'personal-rules-direct-unpage-v3')
+  await recordHistory(group.workflowId, 'personal-rules-direct-unpage-v4')
 })
 
 describe('a worker killed between two rules', () => {
