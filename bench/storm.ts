@@ -1,5 +1,6 @@
 // The escalation engine under a storm, on the real parts: the Temporal server (a dev server in memory started here
-// unless TOCSIN_TEST_TEMPORAL_ADDRESS is set), PostgreSQL, and the API with one worker in this process.
+// unless TOCSIN_TEST_TEMPORAL_ADDRESS is set), PostgreSQL, the API in this process and one worker in a process of
+// its own, as production runs them (TOCSIN_STORM_TOPOLOGY=one-process: the worker in this process too).
 //   1. first page at 5 pages/s: API call (POST /api/v1/escalation/) → the notifier has the page; open loop;
 //   2. back-to-back pages: the same, at shorter and shorter spacings, to show any latency floor;
 //   3. tasks per escalation: workflow and activity tasks up to the first page, counted from the histories (local
@@ -14,7 +15,9 @@ import { cpus, loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { temporal } from '@temporalio/proto'
 import { sql } from 'kysely'
+import { createServer } from 'node:http'
 import type { Notifier } from '../activities/notifications'
+import { freePorts, health, TocsinProcess, tocsinEnv } from '../test/outage-harness'
 import { chainOf, escalator } from '../test/engine'
 import { createOrg, startStack, type Stack } from '../test/stack'
 import { ensureTemporalForScript } from '../test/temporal-dev-server'
@@ -31,6 +34,31 @@ const BURST_CONCURRENCY = 50
 /** Epoch milliseconds with sub-millisecond resolution, comparable with the server's event times. */
 const now = () => performance.timeOrigin + performance.now()
 const f = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '–')
+/**
+ * `processes` (default): the worker in a process of its own, as `npm start` and production run it, paging through
+ * its webhook notifier into a receiver here; `one process`: the worker inside this process with the API, paging
+ * through a function call (TOCSIN_STORM_TOPOLOGY=one-process).
+ */
+const topology = process.env.TOCSIN_STORM_TOPOLOGY === 'one-process' ? 'one process' : 'processes'
+let workerProcess: TocsinProcess | undefined
+
+/** A worker process on the stack's database and task queue, ready once its health check answers. */
+async function startWorkerProcess(stack: Stack, pageUrl: string): Promise<TocsinProcess> {
+  const [port] = await freePorts(1)
+  const env = {
+    ...tocsinEnv({ databaseUrl: stack.dbUrl, temporalAddress: process.env.TOCSIN_TEST_TEMPORAL_ADDRESS as string, taskQueue: stack.taskQueue, pageUrl, apiPort: port as number, workerHealthPort: port as number }),
+    TOCSIN_LOG_LEVEL: 'WARN',
+    TOCSIN_DB_CONNECT_TIMEOUT_MS: '',
+    TOCSIN_SMTP_URL: '',
+  }
+  const worker = TocsinProcess.spawn('worker', env)
+  const deadline = Date.now() + 120_000
+  while ((await health(`http://127.0.0.1:${port}/health/ready`))?.status !== 200) {
+    if (!worker.running || Date.now() > deadline) throw new Error(`worker process not ready:\n${worker.log().slice(-4000)}`)
+    await sleep(250)
+  }
+  return worker
+}
 
 interface Delivery {
   readonly at: number
@@ -78,10 +106,11 @@ function countPatchMarkers(events: temporal.api.history.v1.IHistoryEvent[], by: 
  * CPU seconds used so far, from /proc, by this process (API + worker + bench), the Temporal server this bench talks
  * to (found by its port) and PostgreSQL (the backends serving the bench's database, and the WAL writer).
  */
-function cpuSeconds() {
+function cpuSeconds(): Record<string, number> {
   const port = (process.env.TOCSIN_TEST_TEMPORAL_ADDRESS ?? '').split(':').pop() ?? ''
   const ticks = 100 // USER_HZ on Linux
-  const totals = { 'this process (API + worker + bench)': 0, 'Temporal server': 0, PostgreSQL: 0 }
+  const self = `this process (API${topology === 'one process' ? ' + worker' : ''} + bench)`
+  const totals: Record<string, number> = { [self]: 0, 'worker process': 0, 'Temporal server': 0, PostgreSQL: 0 }
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     let stat: string
     try {
@@ -97,18 +126,20 @@ function cpuSeconds() {
     }
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     const seconds = (Number(fields[11]) + Number(fields[12])) / ticks
-    if (Number(pid) === process.pid) totals['this process (API + worker + bench)'] += seconds
-    else if (port !== '' && (command.includes(`--port ${port} `) || command.includes('.tools/server/server start'))) totals['Temporal server'] += seconds
-    else if (command.startsWith('postgres:') && (command.includes(databaseName) || command.includes('walwriter'))) totals.PostgreSQL += seconds
+    const add = (name: string) => (totals[name] = (totals[name] ?? 0) + seconds)
+    if (Number(pid) === process.pid) add(self)
+    else if (Number(pid) === workerProcess?.pid) add('worker process')
+    else if (port !== '' && (command.includes(`--port ${port} `) || command.includes('.tools/server/server start'))) add('Temporal server')
+    else if (command.startsWith('postgres:') && (command.includes(databaseName) || command.includes('walwriter'))) add('PostgreSQL')
   }
   return totals
 }
 
 /** CPU milliseconds per escalation between two snapshots, by process. */
-function cpuPerEscalation(before: ReturnType<typeof cpuSeconds>, after: ReturnType<typeof cpuSeconds>, escalations: number): string[] {
+function cpuPerEscalation(before: Record<string, number>, after: Record<string, number>, escalations: number): string[] {
   let total = 0
-  const rows = (Object.keys(after) as Array<keyof typeof after>).map((name) => {
-    const ms = ((after[name] - before[name]) * 1000) / escalations
+  const rows = Object.keys(after).map((name) => {
+    const ms = (((after[name] ?? 0) - (before[name] ?? 0)) * 1000) / escalations
     total += ms
     return `| ${name} | ${f(ms)} |`
   })
@@ -150,24 +181,49 @@ function summary(label: string, values: readonly number[]): string {
   return `| ${label} | ${sorted.length} | ${f(sorted[0] ?? Number.NaN)} | ${f(quantile(sorted, 0.5))} | ${f(quantile(sorted, 0.99))} | ${f(sorted[sorted.length - 1] ?? Number.NaN)} |`
 }
 
+/** Records each page the worker process's webhook notifier delivers, by alert group. */
+async function startReceiver(record: (alertGroupId: string, key: string) => void): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { alertGroupId?: string }
+      record(String(body.alertGroupId ?? ''), String(req.headers['idempotency-key'] ?? ''))
+      res.writeHead(200).end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  return {
+    url: `http://127.0.0.1:${port}/pages`,
+    async close() {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
+
 async function main(): Promise<void> {
   const stopTemporal = await ensureTemporalForScript({ inMemory: process.env.TOCSIN_STORM_TEMPORAL_FILE === undefined })
   // Every page the notifier got, by alert group: the time it arrived and its idempotency key.
   const deliveries = new Map<string, Delivery[]>()
-  const notifier: Notifier = {
-    channel: 'bench',
-    async deliver(message) {
-      const list = deliveries.get(message.alertGroupId) ?? []
-      list.push({ at: now(), key: message.idempotencyKey })
-      deliveries.set(message.alertGroupId, list)
-    },
+  const record = (alertGroupId: string, key: string) => {
+    const list = deliveries.get(alertGroupId) ?? []
+    list.push({ at: now(), key })
+    deliveries.set(alertGroupId, list)
   }
-  const stack = await startStack('bench_storm', { notifier })
+  const notifier: Notifier = { channel: 'bench', deliver: async (message) => record(message.alertGroupId, message.idempotencyKey) }
+  const stack = await startStack('bench_storm', { notifier, worker: topology === 'one process' })
+  const receiver = await startReceiver(record)
   const problems: string[] = []
   try {
+    if (topology === 'processes') workerProcess = await startWorkerProcess(stack, receiver.url)
     const org = await createOrg(stack, 'Storm')
     const user = (await org.call('POST', '/api/v1/users/', { username: 'pager', email: 'pager@storm.test' })).body.id as string
-    console.log(`\nStorm bench on ${cpus().length} cores, load ${loadavg()[0]?.toFixed(2)} at start; Temporal at ${process.env.TOCSIN_TEST_TEMPORAL_ADDRESS}`)
+    console.log(
+      `\nStorm bench on ${cpus().length} cores, load ${loadavg()[0]?.toFixed(2)} at start; Temporal at ${process.env.TOCSIN_TEST_TEMPORAL_ADDRESS}; ` +
+        (topology === 'processes' ? 'the API in this process, the worker in its own (webhook notifier)' : 'API and worker in this process'),
+    )
 
     /** Pages at `spacingMs` apart (open loop; 0: each as soon as the previous one was delivered); latencies in ms. */
     const pageAt = async (count: number, spacingMs: number, warmup: number): Promise<{ latencies: number[]; workflowIds: string[]; sent: Map<string, Sent> }> => {
@@ -326,6 +382,8 @@ async function main(): Promise<void> {
       })}`,
     )
   } finally {
+    await workerProcess?.stop()
+    await receiver.close()
     await stack.stop()
     await stopTemporal()
   }
