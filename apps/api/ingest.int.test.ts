@@ -4,7 +4,7 @@ import { createDb } from '../../db/connect'
 import { enqueueAlert, inboxBatch } from '../../db/ingestion.repo'
 import { getIntegration } from '../../db/integrations.repo'
 import { routesOfIntegration } from '../../db/routes.repo'
-import { escalationStatusQuery } from '../../workflows/messages'
+import { escalationStatusQuery, newAlertsSignal } from '../../workflows/messages'
 import { createOrg, eventually, recordingNotifier, startStack, type Stack } from '../../test/stack'
 import { evaluateAlerts, type StoredTemplates } from '../ingest/formats'
 import { IngestionProcessor } from '../ingest/processor'
@@ -425,4 +425,38 @@ test('concurrent alerts with one key, processed by competing processors at once,
   expect((await org.call('GET', `/api/v1/alert_groups/${group?.id}/`)).body.alerts_count).toBe(20)
   const handle = stack.escalations.client.workflow.getHandle(`alert-group-${group?.id}`)
   await eventually(async () => ((await handle.query(escalationStatusQuery)).alertsCount === 20 ? true : undefined), 20_000, 'workflow counted 20')
+})
+
+test('alerts of one key processed together reach their workflow as one signal, counted once when redelivered', async () => {
+  const org = await createOrg(stack, 'Batch')
+  const wh = await integration(org, 'webhook', 'batch', { templates: { grouping_key: 'same' } })
+  const row = (await getIntegration(stack.db, org.organizationId, wh.id))!
+  await stack.ingestion?.stop()
+  try {
+    for (let i = 0; i < 6; i++) await enqueueAlert(stack.db, row, { i })
+    const rows = await inboxBatch(stack.db, wh.id, 100)
+    const routes = await routesOfIntegration(stack.db, org.organizationId, wh.id)
+    const [facts] = await evaluateAlerts(
+      sharedTemplateEngine(),
+      { type: 'webhook', name: 'batch', templates: row.templates as StoredTemplates, routes },
+      [rows[0]?.payload],
+    )
+    await new IngestionProcessor(stack.db, stack.escalations, silentLogger()).processChunk(rows, facts!, row, routes)
+  } finally {
+    ;(stack.ingestion as IngestionProcessor).start()
+  }
+  const [group] = await groups(org, wh.id, 1)
+  expect(group?.alerts_count).toBe(6)
+  const handle = stack.escalations.client.workflow.getHandle(`alert-group-${group?.id}`)
+  await eventually(async () => ((await handle.query(escalationStatusQuery)).alertsCount === 6 ? true : undefined), 20_000, 'workflow counted 6')
+  // The first alert came with the start; the five others in one signal.
+  const signals = (await handle.fetchHistory()).events?.filter((e) => e.workflowExecutionSignaledEventAttributes) ?? []
+  expect(signals.map((e) => e.workflowExecutionSignaledEventAttributes?.signalName)).toEqual(['newAlerts'])
+
+  // A redelivered batch changes nothing; a batch with one alert more counts that one.
+  const stored = await stack.db.selectFrom('alerts').select('id').where('alert_group_id', '=', group!.id).execute()
+  const alerts = stored.map((a) => ({ alertId: a.id, receivedAt: new Date().toISOString() }))
+  await handle.signal(newAlertsSignal, { alerts })
+  await handle.signal(newAlertsSignal, { alerts: [...alerts, { alertId: 'A-one-more', receivedAt: new Date().toISOString() }] })
+  await eventually(async () => ((await handle.query(escalationStatusQuery)).alertsCount === 7 ? true : undefined), 20_000, 'workflow counted 7')
 })

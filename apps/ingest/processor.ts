@@ -22,8 +22,8 @@ import {
 } from '../../db/ingestion.repo'
 import { expiredMaintenances, getIntegration, type Integration } from '../../db/integrations.repo'
 import { routesOfIntegration, type Route } from '../../db/routes.repo'
-import type { AlertGroupRecord } from '../../workflows/core/types'
-import { alertGroupWorkflowId, newAlertSignal } from '../../workflows/messages'
+import type { AlertGroupRecord, NewAlert } from '../../workflows/core/types'
+import { alertGroupWorkflowId, newAlertSignal, newAlertsSignal } from '../../workflows/messages'
 import type { Escalations } from '../escalations'
 import type { TocsinMetrics } from '../metrics'
 import { syncDueHeartbeats } from '../services/heartbeats'
@@ -60,8 +60,8 @@ const SWEEP_EVERY_MS = 1000
 const RATE_HISTORY_SECONDS = 3600
 // A workflow that vanished without the database saying "resolved" (terminated by hand) must not block a key forever.
 const CLOSED_GROUP_RETRIES = 3
-// Consecutive plain alerts of one key share a transaction, and their signals go out together (the workflow
-// then takes several in one task): what keeps a storm cheap for PostgreSQL and Temporal alike.
+// Consecutive plain alerts of one key share a transaction and one signal (one history event, one workflow task):
+// what keeps a storm cheap for PostgreSQL and Temporal alike.
 const CHUNK = 100
 
 // While paused for an outage, the dependency is probed at least this often: alerts move soon after it returns.
@@ -346,7 +346,7 @@ export class IngestionProcessor {
           const first = rows[0] as InboxRow
           const id = await this.create(trx, first, facts, integration, routes, mode, async (winner) => {
             await insertAlert(trx, { id: first.alert_id, organizationId: org, alertGroupId: winner.id, payload: first.payload, createdAt: first.received_at })
-            await this.signal(winner, first, first.attempts >= CLOSED_GROUP_RETRIES)
+            await this.signal(winner, [first], first.attempts >= CLOSED_GROUP_RETRIES)
             return winner.id
           })
           group = { id, workflowId: alertGroupWorkflowId(id) }
@@ -359,7 +359,7 @@ export class IngestionProcessor {
         joiners.map((r) => ({ id: r.alert_id, organizationId: org, alertGroupId: target.id, payload: r.payload, createdAt: r.received_at })),
       )
       const tolerate = mode === 'maintenance' || rows.some((r) => r.attempts >= CLOSED_GROUP_RETRIES)
-      await Promise.all(joiners.map((r) => this.signal(target, r, tolerate)))
+      await this.signal(target, joiners, tolerate)
       await deleteInboxRows(trx, rows.map((r) => r.id))
     })
   }
@@ -381,14 +381,14 @@ export class IngestionProcessor {
 
     if (mode === 'maintenance' && maintenanceGroupId) {
       await insertAlert(trx, { ...alert, alertGroupId: maintenanceGroupId })
-      await this.signal({ id: maintenanceGroupId, workflowId: alertGroupWorkflowId(maintenanceGroupId) }, row, true)
+      await this.signal({ id: maintenanceGroupId, workflowId: alertGroupWorkflowId(maintenanceGroupId) }, [row], true)
       await deleteInboxRow(trx, row.id)
       return undefined
     }
 
     const join = async (group: OpenGroup) => {
       await insertAlert(trx, { ...alert, alertGroupId: group.id })
-      await this.signal(group, row, row.attempts >= CLOSED_GROUP_RETRIES)
+      await this.signal(group, [row], row.attempts >= CLOSED_GROUP_RETRIES)
       return group.id
     }
     let groupId: string
@@ -479,15 +479,19 @@ export class IngestionProcessor {
     return id
   }
 
-  private async signal(group: OpenGroup, row: InboxRow, tolerateClosed: boolean): Promise<void> {
-    const receivedAt = new Date(toIso(row.received_at)).toISOString()
+  /** Tells the group's workflow of alerts that joined it: one signal however many they are. */
+  private async signal(group: OpenGroup, rows: readonly InboxRow[], tolerateClosed: boolean): Promise<void> {
+    const alerts = rows.map((row) => ({ alertId: row.alert_id, receivedAt: new Date(toIso(row.received_at)).toISOString() }))
+    const handle = this.escalations.client.workflow.getHandle(group.workflowId)
     try {
-      await this.escalations.client.workflow.getHandle(group.workflowId).signal(newAlertSignal, { alertId: row.alert_id, receivedAt })
+      if (alerts.length === 1) await handle.signal(newAlertSignal, alerts[0] as NewAlert)
+      else if (alerts.length > 1) await handle.signal(newAlertsSignal, { alerts })
     } catch (err) {
       if (!isClosed(err)) throw err
       // Resolved between our read and the signal: retry, and the database will then say resolved (new group).
       if (!tolerateClosed) {
-        throw new GroupClosedError(`alert group ${group.id} closed while alert ${row.alert_id} joined it: ${err instanceof Error ? err.message : String(err)}`)
+        const ids = alerts.map((a) => a.alertId).join(', ')
+        throw new GroupClosedError(`alert group ${group.id} closed while alerts ${ids} joined it: ${err instanceof Error ? err.message : String(err)}`)
       }
     }
   }
