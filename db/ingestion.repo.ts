@@ -167,6 +167,27 @@ export async function findOpenGroup(
     .executeTakeFirst()
 }
 
+/** The open groups of several keys at once, by `${routeId}:${distinction}` (a key without one is absent). */
+export async function findOpenGroups(
+  db: Db,
+  organizationId: string,
+  integrationId: string,
+  keys: ReadonlyArray<{ routeId: string; distinction: string }>,
+): Promise<Map<string, OpenGroup>> {
+  const found = new Map<string, OpenGroup>()
+  if (keys.length === 0) return found
+  const rows = await db
+    .selectFrom('alert_groups')
+    .select(['id', 'workflow_id as workflowId', sql<string>`coalesce(route_id, '')`.as('routeId'), 'distinction'])
+    .where('organization_id', '=', organizationId)
+    .where('integration_id', '=', integrationId)
+    .where('distinction', 'in', [...new Set(keys.map((k) => k.distinction))])
+    .where('open_for_grouping', '=', true)
+    .execute()
+  for (const row of rows) found.set(`${row.routeId}:${row.distinction}`, { id: row.id, workflowId: row.workflowId })
+  return found
+}
+
 /** The most recently resolved group with the key: where a late resolve signal attaches (OnCall). */
 export async function findLatestResolvedGroup(
   db: Db,
