@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import { createLogger, silentLogger } from '../logger'
 import type { Server } from 'node:http'
 import { createDb } from '../../db/connect'
-import { enqueueAlert, inboxBatch } from '../../db/ingestion.repo'
+import { enqueueAlert, inboxBatch, InboxWriter } from '../../db/ingestion.repo'
 import { getIntegration } from '../../db/integrations.repo'
 import { routesOfIntegration } from '../../db/routes.repo'
 import { escalationStatusQuery, newAlertsSignal } from '../../workflows/messages'
@@ -511,4 +511,29 @@ test('one pass joins the open groups of several keys in one transaction, one sig
   } finally {
     ;(stack.ingestion as IngestionProcessor).start()
   }
+})
+
+test('alerts accepted together share an insert, each stored in arrival order before its promise resolves', async () => {
+  const org = await createOrg(stack, 'Group commit')
+  const wh = await integration(org, 'webhook', 'group commit')
+  const row = (await getIntegration(stack.db, org.organizationId, wh.id))!
+  await stack.ingestion?.stop()
+  try {
+    const writer = new InboxWriter(stack.db)
+    const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => writer.enqueue(row, { i })))
+    expect(new Set(ids).size).toBe(30)
+    expect(writer.statements).toBeLessThan(30)
+    const stored = await inboxBatch(stack.db, wh.id, 100)
+    expect(stored.map((r) => r.alert_id)).toEqual(ids)
+    expect(stored.map((r) => r.payload)).toEqual(ids.map((_, i) => ({ i })))
+
+    // Payloads over the statement's budget go one per statement.
+    const small = new InboxWriter(stack.db, 100, 10)
+    await Promise.all([small.enqueue(row, { big: 'x'.repeat(20) }), small.enqueue(row, { big: 'y'.repeat(20) })])
+    expect(small.statements).toBe(2)
+    expect(await inboxBatch(stack.db, wh.id, 100)).toHaveLength(32)
+  } finally {
+    ;(stack.ingestion as IngestionProcessor).start()
+  }
+  await inboxEmpty()
 })

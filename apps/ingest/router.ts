@@ -1,5 +1,5 @@
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express'
-import { defaultIngestLimits, enqueueAlert, type IngestLimits } from '../../db/ingestion.repo'
+import { defaultIngestLimits, InboxWriter, type IngestLimits } from '../../db/ingestion.repo'
 import { recordHeartbeat } from '../../db/heartbeats.repo'
 import { isDatabaseUnavailable, type Db } from '../../db/connect'
 import { logThrottle } from '../health'
@@ -87,6 +87,8 @@ export function ingestionRouter(db: Db, options: IngestionHttpOptions = {}): Rou
   const limiter = new IngestRateLimiter(db, options.limits ?? defaultIngestLimits)
   const body = express.raw({ type: () => true, limit: INGEST_BODY_LIMIT })
   const integrationTokens = options.integrationTokens ?? new IntegrationTokenCache(db)
+  // Concurrent alerts share one insert and one commit; each is answered only once its row is committed.
+  const inbox = new InboxWriter(db)
 
   const lookup = async (req: Request, res: Response) => {
     const token = String(req.params.token)
@@ -150,7 +152,7 @@ export function ingestionRouter(db: Db, options: IngestionHttpOptions = {}): Rou
       )
     }
     try {
-      await enqueueAlert(db, integration, enrichPayload(integration.type, parsed.payload))
+      await inbox.enqueue(integration, enrichPayload(integration.type, parsed.payload))
     } catch (err) {
       decision.release()
       throw err
