@@ -10,7 +10,6 @@
 // Prints a table per part and writes a plot of the distributions (TOCSIN_STORM_OUT, or a temporary directory).
 // Exits non-zero when a page is lost or duplicated.
 //   npm run bench:storm -- [pages=200] [burst=1000] [wait seconds=60]
-import { readdirSync, readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { temporal } from '@temporalio/proto'
@@ -21,6 +20,7 @@ import { freePorts, health, TocsinProcess, tocsinEnv } from '../test/outage-harn
 import { chainOf, escalator } from '../test/engine'
 import { createOrg, startStack, type Stack } from '../test/stack'
 import { ensureTemporalForScript } from '../test/temporal-dev-server'
+import { cpuSeconds } from './lib/cpu'
 import { plotCdf, plotDir } from './lib/plot'
 import { ascending, quantile } from './lib/stats'
 
@@ -41,6 +41,7 @@ const f = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '–')
  */
 const topology = process.env.TOCSIN_STORM_TOPOLOGY === 'one-process' ? 'one process' : 'processes'
 let workerProcess: TocsinProcess | undefined
+const selfLabel = `this process (API${topology === 'one process' ? ' + worker' : ''} + bench)`
 
 /** A worker process on the stack's database and task queue, ready once its health check answers. */
 async function startWorkerProcess(stack: Stack, pageUrl: string): Promise<TocsinProcess> {
@@ -100,39 +101,6 @@ async function tasksToFirstPage(stack: Stack, workflowId: string): Promise<TaskC
 /** Markers that record a patch, not a local activity. */
 function countPatchMarkers(events: temporal.api.history.v1.IHistoryEvent[], by: number, timeOf: (e: temporal.api.history.v1.IHistoryEvent) => number): number {
   return events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch' && timeOf(e) <= by).length
-}
-
-/**
- * CPU seconds used so far, from /proc, by this process (API + worker + bench), the Temporal server this bench talks
- * to (found by its port) and PostgreSQL (the backends serving the bench's database, and the WAL writer).
- */
-function cpuSeconds(): Record<string, number> {
-  const port = (process.env.TOCSIN_TEST_TEMPORAL_ADDRESS ?? '').split(':').pop() ?? ''
-  const ticks = 100 // USER_HZ on Linux
-  const self = `this process (API${topology === 'one process' ? ' + worker' : ''} + bench)`
-  const totals: Record<string, number> = { [self]: 0, 'worker process': 0, 'Temporal server': 0, PostgreSQL: 0 }
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    let stat: string
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    } catch {
-      continue // ended meanwhile
-    }
-    let command = ''
-    try {
-      command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')
-    } catch {
-      continue
-    }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    const seconds = (Number(fields[11]) + Number(fields[12])) / ticks
-    const add = (name: string) => (totals[name] = (totals[name] ?? 0) + seconds)
-    if (Number(pid) === process.pid) add(self)
-    else if (Number(pid) === workerProcess?.pid) add('worker process')
-    else if (port !== '' && (command.includes(`--port ${port} `) || command.includes('.tools/server/server start'))) add('Temporal server')
-    else if (command.startsWith('postgres:') && (command.includes(databaseName) || command.includes('walwriter'))) add('PostgreSQL')
-  }
-  return totals
 }
 
 /** CPU milliseconds per escalation between two snapshots, by process. */
@@ -262,9 +230,9 @@ async function main(): Promise<void> {
     }
 
     // 1. First page at 5/s.
-    const cpuBeforePages = cpuSeconds()
+    const cpuBeforePages = cpuSeconds(databaseName, selfLabel, { 'worker process': workerProcess?.pid })
     const atFive = await pageAt(pages, 200, WARMUP)
-    const cpuAfterPages = cpuSeconds()
+    const cpuAfterPages = cpuSeconds(databaseName, selfLabel, { 'worker process': workerProcess?.pid })
     // 2. Back-to-back.
     const spaced: Array<{ spacing: number; latencies: number[] }> = []
     for (const spacing of SPACINGS_MS) spaced.push({ spacing, latencies: (await pageAt(BACK_TO_BACK_PAGES, spacing, 2)).latencies })
@@ -303,7 +271,7 @@ async function main(): Promise<void> {
     const due = new Map<string, number>()
     const workflowOf = new Map<string, string>()
     const start = await escalator(stack, org.organizationId, chain)
-    const cpuBeforeBurst = cpuSeconds()
+    const cpuBeforeBurst = cpuSeconds(databaseName, selfLabel, { 'worker process': workerProcess?.pid })
     let next = 0
     const burstStarted = now()
     await Promise.all(
@@ -321,7 +289,7 @@ async function main(): Promise<void> {
     // Waits until every page arrived, or 60 s after the last one was due.
     while (now() < lastDue + 60_000 && [...due.keys()].some((id) => !deliveries.has(id))) await sleep(200)
     await sleep(2000) // a duplicate that would follow its original still counts
-    const cpuAfterBurst = cpuSeconds()
+    const cpuAfterBurst = cpuSeconds(databaseName, selfLabel, { 'worker process': workerProcess?.pid })
     const lateness: number[] = []
     let lost = 0
     let duplicated = 0

@@ -1,4 +1,4 @@
-import { sql, type Selectable } from 'kysely'
+import { sql, type Insertable, type Selectable } from 'kysely'
 import type { Db } from './connect'
 import { newPublicId } from './ids'
 import type { Integration } from './integrations.repo'
@@ -24,18 +24,68 @@ export const defaultIngestLimits: IngestLimits = {
 
 /** Stores one alert for processing: once this returns, the alert survives any crash. */
 export async function enqueueAlert(db: Db, integration: Pick<Integration, 'id' | 'organizationId'>, payload: unknown): Promise<string> {
-  const alertId = newPublicId('A')
-  await db
-    .insertInto('ingest_inbox')
-    .values({
-      organization_id: integration.organizationId,
-      integration_id: integration.id,
-      alert_id: alertId,
-      candidate_group_id: newPublicId('I'),
-      payload: JSON.stringify(payload),
+  const row = inboxRow(integration, payload)
+  await db.insertInto('ingest_inbox').values(row).execute()
+  return row.alert_id
+}
+
+function inboxRow(integration: Pick<Integration, 'id' | 'organizationId'>, payload: unknown) {
+  return {
+    organization_id: integration.organizationId,
+    integration_id: integration.id,
+    alert_id: newPublicId('A'),
+    candidate_group_id: newPublicId('I'),
+    payload: JSON.stringify(payload),
+  } satisfies Insertable<IngestInboxTable>
+}
+
+/**
+ * Stores alerts as `enqueueAlert` does, but requests that arrive while a statement is running share the next one:
+ * one commit (one WAL flush) for all of them. Each caller's promise settles only once its own row is committed,
+ * or with the statement's error (then none of its rows exists).
+ */
+export class InboxWriter {
+  private waiting: Array<{ row: Insertable<IngestInboxTable>; settle: (err?: unknown) => void }> = []
+  private writing = false
+  /** Statements run so far (for tests). */
+  statements = 0
+
+  constructor(
+    private readonly db: Db,
+    private readonly maxRows = 100,
+    // Payloads can be megabytes each: a statement carries about this much at most (always at least one row).
+    private readonly maxPayloadChars = 1_000_000,
+  ) {}
+
+  async enqueue(integration: Pick<Integration, 'id' | 'organizationId'>, payload: unknown): Promise<string> {
+    const row = inboxRow(integration, payload)
+    await new Promise<void>((resolve, reject) => {
+      this.waiting.push({ row, settle: (err) => (err === undefined ? resolve() : reject(err)) })
+      if (!this.writing) void this.write()
     })
-    .execute()
-  return alertId
+    return row.alert_id
+  }
+
+  private async write(): Promise<void> {
+    this.writing = true
+    while (this.waiting.length > 0) {
+      let rows = 1
+      let chars = this.waiting[0]?.row.payload.length ?? 0
+      while (rows < Math.min(this.maxRows, this.waiting.length) && chars + (this.waiting[rows]?.row.payload.length ?? 0) <= this.maxPayloadChars) {
+        chars += this.waiting[rows]?.row.payload.length ?? 0
+        rows += 1
+      }
+      const batch = this.waiting.splice(0, rows)
+      this.statements += 1
+      try {
+        await this.db.insertInto('ingest_inbox').values(batch.map((b) => b.row)).execute()
+        for (const b of batch) b.settle()
+      } catch (err) {
+        for (const b of batch) b.settle(err)
+      }
+    }
+    this.writing = false
+  }
 }
 
 /**
@@ -165,6 +215,27 @@ export async function findOpenGroup(
     .where('distinction', '=', distinction)
     .where('open_for_grouping', '=', true)
     .executeTakeFirst()
+}
+
+/** The open groups of several keys at once, by `${routeId}:${distinction}` (a key without one is absent). */
+export async function findOpenGroups(
+  db: Db,
+  organizationId: string,
+  integrationId: string,
+  keys: ReadonlyArray<{ routeId: string; distinction: string }>,
+): Promise<Map<string, OpenGroup>> {
+  const found = new Map<string, OpenGroup>()
+  if (keys.length === 0) return found
+  const rows = await db
+    .selectFrom('alert_groups')
+    .select(['id', 'workflow_id as workflowId', sql<string>`coalesce(route_id, '')`.as('routeId'), 'distinction'])
+    .where('organization_id', '=', organizationId)
+    .where('integration_id', '=', integrationId)
+    .where('distinction', 'in', [...new Set(keys.map((k) => k.distinction))])
+    .where('open_for_grouping', '=', true)
+    .execute()
+  for (const row of rows) found.set(`${row.routeId}:${row.distinction}`, { id: row.id, workflowId: row.workflowId })
+  return found
 }
 
 /** The most recently resolved group with the key: where a late resolve signal attaches (OnCall). */

@@ -20,6 +20,7 @@ import {
   escalateNowUpdate,
   escalationStatusQuery,
   newAlertSignal,
+  newAlertsSignal,
   resolveUpdate,
   silenceUpdate,
   unacknowledgeUpdate,
@@ -96,7 +97,13 @@ export async function alertGroupWorkflow(input: AlertGroupWorkflowArgs): Promise
   setHandler(unpageUserUpdate, ({ actor, userId }) => {
     if (run.unpage(userId)) effects.unpaged(userId, actor)
   })
+  // A new handler adds no command, so histories recorded before it replay unchanged; `newAlert` stays for signals
+  // sent by processors of that time.
   setHandler(newAlertSignal, (alert) => run.addAlert(alert, new Date()))
+  setHandler(newAlertsSignal, ({ alerts }) => {
+    const now = new Date()
+    for (const alert of alerts) run.addAlert(alert, now)
+  })
   setHandler(escalationStatusQuery, () => run.status(effects.inFlight.size))
 
   const { alertGroup, carried } = input

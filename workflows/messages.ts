@@ -45,6 +45,13 @@ export interface UnpageRequest extends ActionRequest {
 /** A signal, not an update: ingestion must not wait for (or depend on) a live worker to accept an alert. */
 export const newAlertSignal = defineSignal<[NewAlert]>('newAlert')
 
+/** Alerts that joined the group together: one history event and one workflow task for the lot, not one per alert. */
+export interface NewAlerts {
+  readonly alerts: readonly NewAlert[]
+}
+
+export const newAlertsSignal = defineSignal<[NewAlerts]>('newAlerts')
+
 export interface EscalationStatus {
   readonly alertGroupId: string
   readonly state: PublicState

@@ -26,6 +26,7 @@ import { webhooksRouter } from './oncall/routes/webhooks'
 import { alertsRouter } from './oncall/routes/alerts'
 import { integrationsRouter } from './oncall/routes/integrations'
 import { routesRouter } from './oncall/routes/routes'
+import { IntegrationTokenCache } from '../ingest/integration-cache'
 import { ingestionRouter } from '../ingest/router'
 import { v2Router } from './incident-io/router'
 import { actionLinksRouter } from './action-links/router'
@@ -81,6 +82,8 @@ export function createApp(deps: ApiDeps): Express {
     res.status(answer.status).json(answer.body)
   })
 
+  // Shared by the alert endpoint and the integrations API, which empties it on every delete or change.
+  const integrationTokens = deps.ingestion?.integrationTokens ?? new IntegrationTokenCache(deps.db)
   const api = express.Router()
   api.use(express.json({ limit: JSON_BODY_LIMIT, strict: false }))
   // The API's own description is public, like any API reference.
@@ -102,7 +105,7 @@ export function createApp(deps: ApiDeps): Express {
   api.use(escalationChainOnCallRouter(deps))
   api.use(escalationChainSimulateRouter(deps))
   // ingestion issue: integrations, routes and alerts mount here
-  api.use(integrationsRouter(deps))
+  api.use(integrationsRouter(deps, integrationTokens))
   api.use(routesRouter(deps))
   api.use(alertsRouter(deps))
   api.use((_req, res) => void res.status(404).json({ detail: 'Not found.' }))
@@ -110,7 +113,7 @@ export function createApp(deps: ApiDeps): Express {
   // incident.io's API: its own auth, rate limits, errors and 404s.
   app.use('/v2', v2Router(deps))
   // Alert ingestion: outside /api/v1, no auth header (the token in the URL is the secret).
-  app.use(ingestionRouter(deps.db, { logger: deps.logger, escalations: deps.escalations, metrics, ...deps.ingestion }))
+  app.use(ingestionRouter(deps.db, { logger: deps.logger, escalations: deps.escalations, metrics, ...deps.ingestion, integrationTokens }))
   // Signed action links in pages: outside /api/v1, no auth header (the token in the link is the credential).
   app.use('/l', actionLinksRouter(deps))
 

@@ -1,5 +1,9 @@
+import type { Server } from 'node:http'
 import { issueToken } from '../../db/tokens.repo'
-import { caller, createOrg, startStack, type Stack } from '../../test/stack'
+import { caller, createOrg, eventually, startStack, type Stack } from '../../test/stack'
+import { TOKEN_TTL_MS } from '../ingest/integration-cache'
+import { silentLogger } from '../logger'
+import { createApp } from './app'
 
 // Integrations and routes through /api/v1 in OnCall's shapes.
 
@@ -181,14 +185,35 @@ test('the direct paging integration is listed with its default route and cannot 
 
 test('delete is soft: the integration disappears and its token answers 403', async () => {
   const integration = (await org.call('POST', '/api/v1/integrations/', { type: 'webhook', name: 'to-delete' })).body
+  const path = new URL(integration.link).pathname
+  // Accepted first, so that the token's lookup is cached: the delete must empty that cache.
+  const before = await fetch(`${stack.baseUrl}${path}`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })
+  expect(before.status).toBe(200)
   expect((await org.call('DELETE', `/api/v1/integrations/${integration.id}/`)).status).toBe(204)
   expect((await org.call('GET', `/api/v1/integrations/${integration.id}/`)).status).toBe(404)
-  const path = new URL(integration.link).pathname
   const posted = await fetch(`${stack.baseUrl}${path}`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })
   expect(posted.status).toBe(403)
   expect(await posted.text()).toBe('Integration key was not found. Permission denied.')
   // The name is free again.
   expect((await org.call('POST', '/api/v1/integrations/', { type: 'webhook', name: 'to-delete' })).status).toBe(201)
+})
+
+test('another API process refuses a deleted integration\'s alerts once its cached lookup expires', async () => {
+  const integration = (await org.call('POST', '/api/v1/integrations/', { type: 'webhook', name: 'deleted-elsewhere' })).body
+  // A second process: its own token cache, which the first process's delete cannot empty.
+  const app = createApp({ db: stack.db, escalations: stack.escalations, publicUrl: PUBLIC_URL, webUrl: 'http://grafana.test', logger: silentLogger() })
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s))
+  })
+  try {
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}${new URL(integration.link).pathname}`
+    const post = async () => (await fetch(url, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status
+    expect(await post()).toBe(200)
+    expect((await org.call('DELETE', `/api/v1/integrations/${integration.id}/`)).status).toBe(204)
+    await eventually(async () => ((await post()) === 403 ? true : undefined), TOKEN_TTL_MS + 5000, '403 from the other process')
+  } finally {
+    await new Promise((resolve) => server.close(resolve))
+  }
 })
 
 test('viewers read but cannot write integrations or routes', async () => {

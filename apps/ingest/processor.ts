@@ -10,6 +10,7 @@ import {
   deleteInboxRows,
   findLatestResolvedGroup,
   findOpenGroup,
+  findOpenGroups,
   inboxBatch,
   insertAlert,
   insertAlerts,
@@ -22,8 +23,8 @@ import {
 } from '../../db/ingestion.repo'
 import { expiredMaintenances, getIntegration, type Integration } from '../../db/integrations.repo'
 import { routesOfIntegration, type Route } from '../../db/routes.repo'
-import type { AlertGroupRecord } from '../../workflows/core/types'
-import { alertGroupWorkflowId, newAlertSignal } from '../../workflows/messages'
+import type { AlertGroupRecord, NewAlert } from '../../workflows/core/types'
+import { alertGroupWorkflowId, newAlertSignal, newAlertsSignal } from '../../workflows/messages'
 import type { Escalations } from '../escalations'
 import type { TocsinMetrics } from '../metrics'
 import { syncDueHeartbeats } from '../services/heartbeats'
@@ -34,9 +35,10 @@ import { sharedTemplateEngine, type TemplateEngine } from './templates'
 
 // Drains ingest_inbox into alert groups. One processor per API process; they share the work by integration
 // (a session advisory lock, released by PostgreSQL if the process dies), so an integration's alerts are grouped
-// in arrival order, keys in parallel. Each alert is one transaction: the inbox row, the alert, a new group and
-// its workflow start commit together; a crash anywhere leaves the row to be processed again, and every step is
-// idempotent (alert and group ids were fixed at acceptance, the workflow counts each alert id once).
+// in arrival order, keys in parallel. An alert's inbox row, the alert, a new group and its workflow start commit
+// together (plain alerts of one key share that transaction; plain alerts joining open groups share one per pass);
+// a crash anywhere leaves the rows to be processed again, and every step is idempotent (alert and group ids were
+// fixed at acceptance, the workflow counts each alert id once).
 // When PostgreSQL or Temporal is away, the processor pauses (alerts stay in the inbox, their attempts untouched)
 // and probes with backoff; it resumes by itself as soon as the dependency answers again.
 
@@ -60,9 +62,11 @@ const SWEEP_EVERY_MS = 1000
 const RATE_HISTORY_SECONDS = 3600
 // A workflow that vanished without the database saying "resolved" (terminated by hand) must not block a key forever.
 const CLOSED_GROUP_RETRIES = 3
-// Consecutive plain alerts of one key share a transaction, and their signals go out together (the workflow
-// then takes several in one task): what keeps a storm cheap for PostgreSQL and Temporal alike.
+// Consecutive plain alerts of one key share a transaction and one signal (one history event, one workflow task):
+// what keeps a storm cheap for PostgreSQL and Temporal alike.
 const CHUNK = 100
+// Signals in flight at once while a batch holds its transaction open.
+const SIGNAL_CONCURRENCY = 16
 
 // While paused for an outage, the dependency is probed at least this often: alerts move soon after it returns.
 const RECOVERY_PROBE_MAX_MS = 1000
@@ -277,7 +281,7 @@ export class IngestionProcessor {
     const lanes = new Map<string, InboxRow[]>()
     for (const row of rows) {
       const f = factsOf.get(row.id)
-      const key = f ? `${f.routeId}:${f.distinction}` : `group:${row.alert_group_id}`
+      const key = f ? laneKey(f) : `group:${row.alert_group_id}`
       lanes.set(key, [...(lanes.get(key) ?? []), row])
     }
     let done = 0
@@ -285,8 +289,8 @@ export class IngestionProcessor {
       const f = row && row.state === 'pending' ? factsOf.get(row.id) : undefined
       return f !== undefined && !(f.resolve && integration.allowSourceBasedResolving) && !f.acknowledge
     }
-    await limited([...lanes.values()], this.keyConcurrency, async (lane) => {
-      let i = 0
+    const runLane = async (lane: InboxRow[], from: number) => {
+      let i = from
       while (i < lane.length) {
         const row = lane[i] as InboxRow
         let end = i + 1
@@ -311,8 +315,91 @@ export class IngestionProcessor {
         }
         i = end
       }
-    })
+    }
+
+    // The leading plain alerts of each key: keys without an open group go first, one by one (their workflow starts
+    // must not queue behind signals); keys with one share a single transaction, one signal per group.
+    const heads = new Map<InboxRow[], { rows: InboxRow[]; facts: AlertFacts }>()
+    for (const lane of lanes.values()) {
+      let end = 0
+      while (end < lane.length && end < CHUNK && plain(lane[end])) end++
+      if (end > 0) heads.set(lane, { rows: lane.slice(0, end), facts: factsOf.get((lane[0] as InboxRow).id) as AlertFacts })
+    }
+    const open =
+      maintenanceMode(integration) === 'maintenance' || heads.size === 0
+        ? new Map<string, OpenGroup>()
+        : await findOpenGroups(this.db, integration.organizationId, integration.id, [...heads.values()].map((h) => h.facts))
+    const joining = new Set([...lanes.values()].filter((lane) => open.has(laneKey(heads.get(lane)?.facts))))
+    await limited(
+      [...lanes.values()].filter((lane) => !joining.has(lane)),
+      this.keyConcurrency,
+      (lane) => runLane(lane, 0),
+    )
+    if (this.outage) return done
+    let joined = new Set<InboxRow[]>()
+    try {
+      const batch = await this.joinOpenGroups(
+        [...joining].map((lane) => ({ lane, ...(heads.get(lane) as { rows: InboxRow[]; facts: AlertFacts }) })),
+        integration,
+      )
+      joined = batch.lanes
+      done += batch.alerts
+      this.metrics?.alertsGrouped.inc(batch.alerts)
+    } catch (err) {
+      const away = unavailableDependency(err)
+      if (away) {
+        this.outage ??= away
+        return done
+      }
+      // Nothing of the batch committed: each key goes its own way, where a failure stays with its alert.
+      this.logger.debug({ err }, 'joining open groups together failed; alerts go one key at a time')
+    }
+    await limited([...joining], this.keyConcurrency, (lane) => runLane(lane, joined.has(lane) ? (heads.get(lane)?.rows.length ?? 0) : 0))
     return done
+  }
+
+  /**
+   * Plain alerts of several keys whose group is open, in one transaction: rows locked, groups read again, alerts
+   * inserted, one signal per group, rows deleted. Says which lanes' heads it finished and how many alerts it
+   * grouped; a key whose group closed meanwhile is left to the one-key path.
+   */
+  private async joinOpenGroups(
+    heads: Array<{ lane: InboxRow[]; rows: InboxRow[]; facts: AlertFacts }>,
+    integration: Integration,
+  ): Promise<{ lanes: Set<InboxRow[]>; alerts: number }> {
+    const finished = { lanes: new Set<InboxRow[]>(), alerts: 0 }
+    if (heads.length === 0) return finished
+    const org = integration.organizationId
+    await this.db.transaction().execute(async (trx) => {
+      const locked = await trx
+        .selectFrom('ingest_inbox')
+        .select('id')
+        .where('id', 'in', heads.flatMap((h) => h.rows.map((r) => r.id)))
+        .where('state', '=', 'pending')
+        .forUpdate()
+        .execute()
+      const lockedIds = new Set(locked.map((r) => r.id))
+      const open = await findOpenGroups(trx, org, integration.id, heads.map((h) => h.facts))
+      const joins = heads.flatMap((head) => {
+        const group = open.get(laneKey(head.facts))
+        return group ? [{ ...head, group, rows: head.rows.filter((r) => lockedIds.has(r.id)) }] : []
+      })
+      await insertAlerts(
+        trx,
+        joins.flatMap(({ rows, group }) =>
+          rows.map((r) => ({ id: r.alert_id, organizationId: org, alertGroupId: group.id, payload: r.payload, createdAt: r.received_at })),
+        ),
+      )
+      await limited(joins, SIGNAL_CONCURRENCY, ({ rows, group }) =>
+        this.signal(group, rows, rows.some((r) => r.attempts >= CLOSED_GROUP_RETRIES)),
+      )
+      await deleteInboxRows(trx, joins.flatMap(({ rows }) => rows.map((r) => r.id)))
+      for (const { lane, rows } of joins) {
+        finished.lanes.add(lane)
+        finished.alerts += rows.length
+      }
+    })
+    return finished
   }
 
   async processRow(row: InboxRow, facts: AlertFacts | undefined, integration: Integration, routes: Route[]): Promise<void> {
@@ -346,7 +433,7 @@ export class IngestionProcessor {
           const first = rows[0] as InboxRow
           const id = await this.create(trx, first, facts, integration, routes, mode, async (winner) => {
             await insertAlert(trx, { id: first.alert_id, organizationId: org, alertGroupId: winner.id, payload: first.payload, createdAt: first.received_at })
-            await this.signal(winner, first, first.attempts >= CLOSED_GROUP_RETRIES)
+            await this.signal(winner, [first], first.attempts >= CLOSED_GROUP_RETRIES)
             return winner.id
           })
           group = { id, workflowId: alertGroupWorkflowId(id) }
@@ -359,7 +446,7 @@ export class IngestionProcessor {
         joiners.map((r) => ({ id: r.alert_id, organizationId: org, alertGroupId: target.id, payload: r.payload, createdAt: r.received_at })),
       )
       const tolerate = mode === 'maintenance' || rows.some((r) => r.attempts >= CLOSED_GROUP_RETRIES)
-      await Promise.all(joiners.map((r) => this.signal(target, r, tolerate)))
+      await this.signal(target, joiners, tolerate)
       await deleteInboxRows(trx, rows.map((r) => r.id))
     })
   }
@@ -381,14 +468,14 @@ export class IngestionProcessor {
 
     if (mode === 'maintenance' && maintenanceGroupId) {
       await insertAlert(trx, { ...alert, alertGroupId: maintenanceGroupId })
-      await this.signal({ id: maintenanceGroupId, workflowId: alertGroupWorkflowId(maintenanceGroupId) }, row, true)
+      await this.signal({ id: maintenanceGroupId, workflowId: alertGroupWorkflowId(maintenanceGroupId) }, [row], true)
       await deleteInboxRow(trx, row.id)
       return undefined
     }
 
     const join = async (group: OpenGroup) => {
       await insertAlert(trx, { ...alert, alertGroupId: group.id })
-      await this.signal(group, row, row.attempts >= CLOSED_GROUP_RETRIES)
+      await this.signal(group, [row], row.attempts >= CLOSED_GROUP_RETRIES)
       return group.id
     }
     let groupId: string
@@ -479,15 +566,19 @@ export class IngestionProcessor {
     return id
   }
 
-  private async signal(group: OpenGroup, row: InboxRow, tolerateClosed: boolean): Promise<void> {
-    const receivedAt = new Date(toIso(row.received_at)).toISOString()
+  /** Tells the group's workflow of alerts that joined it: one signal however many they are. */
+  private async signal(group: OpenGroup, rows: readonly InboxRow[], tolerateClosed: boolean): Promise<void> {
+    const alerts = rows.map((row) => ({ alertId: row.alert_id, receivedAt: new Date(toIso(row.received_at)).toISOString() }))
+    const handle = this.escalations.client.workflow.getHandle(group.workflowId)
     try {
-      await this.escalations.client.workflow.getHandle(group.workflowId).signal(newAlertSignal, { alertId: row.alert_id, receivedAt })
+      if (alerts.length === 1) await handle.signal(newAlertSignal, alerts[0] as NewAlert)
+      else if (alerts.length > 1) await handle.signal(newAlertsSignal, { alerts })
     } catch (err) {
       if (!isClosed(err)) throw err
       // Resolved between our read and the signal: retry, and the database will then say resolved (new group).
       if (!tolerateClosed) {
-        throw new GroupClosedError(`alert group ${group.id} closed while alert ${row.alert_id} joined it: ${err instanceof Error ? err.message : String(err)}`)
+        const ids = alerts.map((a) => a.alertId).join(', ')
+        throw new GroupClosedError(`alert group ${group.id} closed while alerts ${ids} joined it: ${err instanceof Error ? err.message : String(err)}`)
       }
     }
   }
@@ -499,6 +590,10 @@ export class IngestionProcessor {
     }
     await deleteInboxRow(this.db, row.id)
   }
+}
+
+function laneKey(facts: Pick<AlertFacts, 'routeId' | 'distinction'> | undefined): string {
+  return facts ? `${facts.routeId}:${facts.distinction}` : ''
 }
 
 function maintenanceMode(integration: Integration): 'debug' | 'maintenance' | null {

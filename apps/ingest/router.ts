@@ -1,7 +1,6 @@
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express'
-import { defaultIngestLimits, enqueueAlert, type IngestLimits } from '../../db/ingestion.repo'
+import { defaultIngestLimits, InboxWriter, type IngestLimits } from '../../db/ingestion.repo'
 import { recordHeartbeat } from '../../db/heartbeats.repo'
-import { getIntegrationByToken } from '../../db/integrations.repo'
 import { isDatabaseUnavailable, type Db } from '../../db/connect'
 import { logThrottle } from '../health'
 import type { Escalations } from '../escalations'
@@ -9,6 +8,7 @@ import { redactUrl, type Logger } from '../logger'
 import type { TocsinMetrics } from '../metrics'
 import { syncHeartbeatWorkflow } from '../services/heartbeats'
 import { enrichPayload, LINKLESS_TYPES } from './formats'
+import { IntegrationTokenCache } from './integration-cache'
 import { IngestRateLimiter } from './rate-limit'
 
 // POST <BASE_URL>/integrations/v1/<type>/<token>/ : OnCall's alert endpoint. No auth header (the token is the
@@ -24,6 +24,8 @@ export interface IngestionHttpOptions {
   readonly escalations?: Escalations
   /** Counts accepted alerts and rate-limit refusals. */
   readonly metrics?: Pick<TocsinMetrics, 'alertsReceived' | 'rateLimitRefusals'>
+  /** Token lookups, shared with whatever deletes or changes integrations (default: a cache of the router's own). */
+  readonly integrationTokens?: IntegrationTokenCache
 }
 
 // Real Alertmanager batches stay far below this; bigger bodies are refused before parsing.
@@ -84,10 +86,13 @@ export function ingestionRouter(db: Db, options: IngestionHttpOptions = {}): Rou
   const router = Router()
   const limiter = new IngestRateLimiter(db, options.limits ?? defaultIngestLimits)
   const body = express.raw({ type: () => true, limit: INGEST_BODY_LIMIT })
+  const integrationTokens = options.integrationTokens ?? new IntegrationTokenCache(db)
+  // Concurrent alerts share one insert and one commit; each is answered only once its row is committed.
+  const inbox = new InboxWriter(db)
 
   const lookup = async (req: Request, res: Response) => {
     const token = String(req.params.token)
-    const integration = token.length <= 100 ? await getIntegrationByToken(db, token) : undefined
+    const integration = token.length <= 100 ? await integrationTokens.get(token) : undefined
     if (!integration || LINKLESS_TYPES.has(integration.type)) {
       plain(res, 403, notFoundText)
       return undefined
@@ -147,7 +152,7 @@ export function ingestionRouter(db: Db, options: IngestionHttpOptions = {}): Rou
       )
     }
     try {
-      await enqueueAlert(db, integration, enrichPayload(integration.type, parsed.payload))
+      await inbox.enqueue(integration, enrichPayload(integration.type, parsed.payload))
     } catch (err) {
       decision.release()
       throw err

@@ -12,6 +12,7 @@ import {
   type IntegrationFields,
 } from '../../../../db/integrations.repo'
 import { CREATABLE_TYPES, LINKLESS_TYPES, type StoredTemplates } from '../../../ingest/formats'
+import type { IntegrationTokenCache } from '../../../ingest/integration-cache'
 import { startMaintenance, stopMaintenance } from '../../../ingest/maintenance'
 import { sharedTemplateEngine } from '../../../ingest/templates'
 import { requirePermission, type Caller } from '../auth'
@@ -177,7 +178,8 @@ async function toFields(deps: ApiDeps, caller: Caller, body: UpdateIntegrationRe
   return { fields, chain }
 }
 
-export function integrationsRouter(deps: ApiDeps): Router {
+/** `integrationTokens`: the alert endpoint's token cache, emptied on every delete or change. */
+export function integrationsRouter(deps: ApiDeps, integrationTokens: Pick<IntegrationTokenCache, 'invalidate'>): Router {
   const router = Router()
 
   resource(router, '/integrations', {
@@ -232,6 +234,7 @@ export function integrationsRouter(deps: ApiDeps): Router {
     await updateIntegration(deps.db, caller.organizationId, integration.id, fields, chain).catch((err: unknown) =>
       Promise.reject(err instanceof DuplicateIntegrationNameError ? duplicateName() : err),
     )
+    integrationTokens.invalidate()
     if (fields.heartbeatTimeoutSeconds !== undefined) await heartbeatChanged(deps, caller.organizationId, integration.id)
     res.json(integrationToWire((await getIntegration(deps.db, caller.organizationId, integration.id)) as Integration, deps.publicUrl, { extended }))
   }
@@ -249,6 +252,7 @@ export function integrationsRouter(deps: ApiDeps): Router {
       const integration = await findOr404(deps, req, organizationId)
       if (integration.type === 'direct_paging') throw badRequest("Direct paging integrations can't be deleted")
       await softDeleteIntegration(deps.db, organizationId, integration.id)
+      integrationTokens.invalidate()
       if (integration.heartbeatTimeoutSeconds !== null) await heartbeatChanged(deps, organizationId, integration.id)
       res.status(204).end()
     },
