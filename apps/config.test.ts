@@ -8,6 +8,7 @@ test('defaults point at the local PostgreSQL and Temporal dev server', () => {
     notifier: { kind: 'log', chatWebhookUrl: null },
     worker: { shutdownGraceMs: 10000, healthPort: 8081, maxCachedWorkflows: null },
     health: { inboxAgeBoundSeconds: 60 },
+    ingest: { batchSignals: true },
     logLevel: 'INFO',
     outbound: { allow: { cidrs: [], hosts: [] } },
     observability: { temporalMetricsAddress: null, otlpTracesUrl: null },
@@ -48,6 +49,12 @@ test('resilience settings: worker health port, readiness bound, database timeout
   expect(() => loadConfig({ TOCSIN_READY_INBOX_AGE_SECONDS: '0', TOCSIN_DB_CONNECT_TIMEOUT_MS: '-1' })).toThrow(
     /TOCSIN_READY_INBOX_AGE_SECONDS.*TOCSIN_DB_CONNECT_TIMEOUT_MS/,
   )
+})
+
+test('ingestion sends batched signals unless told not to (rolling upgrade from a release without them)', () => {
+  expect(loadConfig({}).ingest.batchSignals).toBe(true)
+  expect(loadConfig({ TOCSIN_INGEST_BATCH_SIGNALS: 'false' }).ingest.batchSignals).toBe(false)
+  expect(() => loadConfig({ TOCSIN_INGEST_BATCH_SIGNALS: 'no' })).toThrow(/TOCSIN_INGEST_BATCH_SIGNALS/)
 })
 
 test('capacity settings: the worker cache and the pool size', () => {

@@ -16,6 +16,11 @@ export interface Config {
   }
   /** `/health/ready` fails while the oldest alert in the ingest inbox waited longer than this. */
   readonly health: { readonly inboxAgeBoundSeconds: number }
+  /**
+   * Alerts that join a group in one pass reach its workflow as one `newAlerts` signal; false sends a `newAlert` per
+   * alert, which workers of releases before `newAlerts` understand (for a rolling upgrade from one of those).
+   */
+  readonly ingest: { readonly batchSignals: boolean }
   readonly logLevel: LogLevel
   /** Private destinations that calls to user-supplied URLs may reach (`TOCSIN_OUTBOUND_ALLOW`); public ones always may. */
   readonly outbound: { readonly allow: OutboundAllowList }
@@ -114,6 +119,7 @@ const envSchema = z.object({
   TOCSIN_WORKER_MAX_CACHED_WORKFLOWS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).optional()),
   TOCSIN_DB_POOL_MAX: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(1000).default(10)),
   TOCSIN_READY_INBOX_AGE_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().positive().default(60)),
+  TOCSIN_INGEST_BATCH_SIGNALS: z.preprocess(emptyAsUndefined, z.enum(['true', 'false'], { error: 'expected true or false' }).default('true')),
   TOCSIN_DB_CONNECT_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().positive().default(5000)),
   TOCSIN_DB_STATEMENT_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().positive().default(30000)),
   TOCSIN_TEMPORAL_METRICS_ADDRESS: z.preprocess(
@@ -201,6 +207,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxCachedWorkflows: e.TOCSIN_WORKER_MAX_CACHED_WORKFLOWS ?? null,
     },
     health: { inboxAgeBoundSeconds: e.TOCSIN_READY_INBOX_AGE_SECONDS },
+    ingest: { batchSignals: e.TOCSIN_INGEST_BATCH_SIGNALS === 'true' },
     logLevel: e.TOCSIN_LOG_LEVEL,
     outbound: { allow: e.TOCSIN_OUTBOUND_ALLOW },
     observability: {

@@ -431,9 +431,13 @@ test('concurrent alerts with one key, processed by competing processors at once,
   await eventually(async () => ((await handle.query(escalationStatusQuery)).alertsCount === 20 ? true : undefined), 20_000, 'workflow counted 20')
 })
 
-test('alerts of one key processed together reach their workflow as one signal, counted once when redelivered', async () => {
-  const org = await createOrg(stack, 'Batch')
-  const wh = await integration(org, 'webhook', 'batch', { templates: { grouping_key: 'same' } })
+test.each([
+  { batchSignals: true, expected: ['newAlerts'] },
+  // For workers of releases before newAlerts, during a rolling upgrade (TOCSIN_INGEST_BATCH_SIGNALS=false).
+  { batchSignals: false, expected: Array(5).fill('newAlert') },
+])('alerts of one key processed together reach their workflow as one signal, counted once when redelivered (batchSignals $batchSignals)', async ({ batchSignals, expected }) => {
+  const org = await createOrg(stack, `Batch ${batchSignals}`)
+  const wh = await integration(org, 'webhook', `batch-${batchSignals}`, { templates: { grouping_key: 'same' } })
   const row = (await getIntegration(stack.db, org.organizationId, wh.id))!
   await stack.ingestion?.stop()
   try {
@@ -445,7 +449,7 @@ test('alerts of one key processed together reach their workflow as one signal, c
       { type: 'webhook', name: 'batch', templates: row.templates as StoredTemplates, routes },
       [rows[0]?.payload],
     )
-    await new IngestionProcessor(stack.db, stack.escalations, silentLogger()).processChunk(rows, facts!, row, routes)
+    await new IngestionProcessor(stack.db, stack.escalations, silentLogger(), { batchSignals }).processChunk(rows, facts!, row, routes)
   } finally {
     ;(stack.ingestion as IngestionProcessor).start()
   }
@@ -453,9 +457,9 @@ test('alerts of one key processed together reach their workflow as one signal, c
   expect(group?.alerts_count).toBe(6)
   const handle = stack.escalations.client.workflow.getHandle(`alert-group-${group?.id}`)
   await eventually(async () => ((await handle.query(escalationStatusQuery)).alertsCount === 6 ? true : undefined), 20_000, 'workflow counted 6')
-  // The first alert came with the start; the five others in one signal.
+  // The first alert came with the start; the five others in one signal (or one each).
   const signals = (await handle.fetchHistory()).events?.filter((e) => e.workflowExecutionSignaledEventAttributes) ?? []
-  expect(signals.map((e) => e.workflowExecutionSignaledEventAttributes?.signalName)).toEqual(['newAlerts'])
+  expect(signals.map((e) => e.workflowExecutionSignaledEventAttributes?.signalName)).toEqual(expected)
 
   // A redelivered batch changes nothing; a batch with one alert more counts that one.
   const stored = await stack.db.selectFrom('alerts').select('id').where('alert_group_id', '=', group!.id).execute()

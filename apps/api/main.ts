@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const monitor = DependencyMonitor.forTocsin(db, escalations, logger)
   const stopWatching = monitor.watch()
   // Every API process also drains the alert inbox; processors share it by integration.
-  const processor = new IngestionProcessor(db, escalations, logger.child({ component: 'ingest' }), { metrics })
+  const processor = new IngestionProcessor(db, escalations, logger.child({ component: 'ingest' }), { metrics, batchSignals: config.ingest.batchSignals })
   processor.start()
   const app = createApp({
     db,

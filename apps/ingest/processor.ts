@@ -23,7 +23,7 @@ import {
 } from '../../db/ingestion.repo'
 import { expiredMaintenances, getIntegration, type Integration } from '../../db/integrations.repo'
 import { routesOfIntegration, type Route } from '../../db/routes.repo'
-import type { AlertGroupRecord, NewAlert } from '../../workflows/core/types'
+import type { AlertGroupRecord } from '../../workflows/core/types'
 import { alertGroupWorkflowId, newAlertSignal, newAlertsSignal } from '../../workflows/messages'
 import type { Escalations } from '../escalations'
 import type { TocsinMetrics } from '../metrics'
@@ -53,6 +53,11 @@ export interface ProcessorOptions {
   /** After a partial batch, wait this long for more alerts: fewer, fuller passes under load. */
   readonly coalesceMs?: number
   readonly templates?: TemplateEngine
+  /**
+   * Alerts that join a group in one pass go as one `newAlerts` signal (default); false: a `newAlert` per alert, for
+   * workers of releases that predate `newAlerts` during a rolling upgrade.
+   */
+  readonly batchSignals?: boolean
   /** Counts the alerts this processor groups (default: uncounted). */
   readonly metrics?: Pick<TocsinMetrics, 'alertsGrouped'>
 }
@@ -131,6 +136,7 @@ export class IngestionProcessor {
   private readonly pollMs: number
   private readonly coalesceMs: number
   private readonly metrics: Pick<TocsinMetrics, 'alertsGrouped'> | undefined
+  private readonly batchSignals: boolean
 
   constructor(
     private readonly db: Db,
@@ -145,6 +151,7 @@ export class IngestionProcessor {
     this.batchSize = options.batchSize ?? 2000
     this.pollMs = options.pollMs ?? 250
     this.coalesceMs = options.coalesceMs ?? 20
+    this.batchSignals = options.batchSignals ?? true
   }
 
   /** Starts (or, after stop(), restarts) the loop. */
@@ -571,8 +578,8 @@ export class IngestionProcessor {
     const alerts = rows.map((row) => ({ alertId: row.alert_id, receivedAt: new Date(toIso(row.received_at)).toISOString() }))
     const handle = this.escalations.client.workflow.getHandle(group.workflowId)
     try {
-      if (alerts.length === 1) await handle.signal(newAlertSignal, alerts[0] as NewAlert)
-      else if (alerts.length > 1) await handle.signal(newAlertsSignal, { alerts })
+      if (alerts.length > 1 && this.batchSignals) await handle.signal(newAlertsSignal, { alerts })
+      else for (const alert of alerts) await handle.signal(newAlertSignal, alert)
     } catch (err) {
       if (!isClosed(err)) throw err
       // Resolved between our read and the signal: retry, and the database will then say resolved (new group).

@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   let worker: Worker | undefined
   let phase = 'connecting'
   const metrics = createMetrics({ db, processMetrics: true, workerPolling: () => worker?.getState() === 'RUNNING' })
-  const processor = new IngestionProcessor(ingestDb, escalations, logger.child({ component: 'ingest' }), { templates, metrics })
+  const processor = new IngestionProcessor(ingestDb, escalations, logger.child({ component: 'ingest' }), { templates, metrics, batchSignals: config.ingest.batchSignals })
   processor.start()
   const health = await serveHealth(
     config.worker.healthPort,
