@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 /**
  * CPU seconds used so far, from /proc, by this process (named `self`), the bench's other processes (by name: pid),
  * the Temporal server this bench talks to (found by its port) and PostgreSQL (the backends serving the bench's
- * database, and the WAL writer).
+ * database, the WAL writer, and backends that ended meanwhile).
  */
 export function cpuSeconds(
   databaseName: string,
@@ -35,6 +35,9 @@ export function cpuSeconds(
     else if (other !== undefined) add(other)
     else if (port !== '' && (command.includes(`--port ${port} `) || command.includes('.tools/server/server start'))) add('Temporal server')
     else if (command.startsWith('postgres:') && (command.includes(databaseName) || command.includes('walwriter'))) add('PostgreSQL')
+    // Backends that ended (a pool closing idle connections) live on in the postmaster's reaped-children time; on a
+    // quiet machine those are the bench's.
+    else if (/\bbin\/postgres\b/.test(command)) totals.PostgreSQL = (totals.PostgreSQL ?? 0) + (Number(fields[13]) + Number(fields[14])) / ticks
   }
   return totals
 }
