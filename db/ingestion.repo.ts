@@ -42,7 +42,7 @@ function inboxRow(integration: Pick<Integration, 'id' | 'organizationId'>, paylo
 /**
  * Stores alerts as `enqueueAlert` does, but requests that arrive while a statement is running share the next one:
  * one commit (one WAL flush) for all of them. Each caller's promise settles only once its own row is committed,
- * or with the statement's error (then none of its rows exists).
+ * or with the error of its own row's insert.
  */
 export class InboxWriter {
   private waiting: Array<{ row: Insertable<IngestInboxTable>; settle: (err?: unknown) => void }> = []
@@ -81,7 +81,22 @@ export class InboxWriter {
         await this.db.insertInto('ingest_inbox').values(batch.map((b) => b.row)).execute()
         for (const b of batch) b.settle()
       } catch (err) {
-        for (const b of batch) b.settle(err)
+        if (batch.length === 1) {
+          batch[0]?.settle(err)
+          continue
+        }
+        // A row the database refuses (its integration deleted meanwhile) must not refuse its neighbours: each goes
+        // on its own, and only what fails alone is refused.
+        this.statements += batch.length
+        await Promise.all(
+          batch.map((b) =>
+            this.db
+              .insertInto('ingest_inbox')
+              .values(b.row)
+              .execute()
+              .then(() => b.settle(), b.settle),
+          ),
+        )
       }
     }
     this.writing = false

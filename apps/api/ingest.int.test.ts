@@ -539,6 +539,12 @@ test('alerts accepted together share an insert, each stored in arrival order bef
     await Promise.all([small.enqueue(row, { big: 'x'.repeat(20) }), small.enqueue(row, { big: 'y'.repeat(20) })])
     expect(small.statements).toBe(2)
     expect(await inboxBatch(stack.db, wh.id, 100)).toHaveLength(32)
+
+    // A row the database refuses (an integration that no longer exists) fails alone; its neighbours are stored.
+    const gone = { ...row, id: 'C-hard-deleted' }
+    const outcomes = await Promise.allSettled([writer.enqueue(row, { n: 1 }), writer.enqueue(gone, { n: 2 }), writer.enqueue(row, { n: 3 })])
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect((await inboxBatch(stack.db, wh.id, 100)).slice(32).map((r) => r.payload)).toEqual([{ n: 1 }, { n: 3 }])
   } finally {
     ;(stack.ingestion as IngestionProcessor).start()
   }
