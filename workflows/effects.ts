@@ -229,8 +229,10 @@ export class RunEffects {
     if (result.status !== 'delivered' && result.status !== 'already_delivered') return
     this.run.notificationsSent += 1
     const details = { ...(result.user ? { user: result.user } : {}), ...(result.channel ? { channel: result.channel } : {}) }
-    // Runs recorded before the page's result named the webhooks look them up.
-    this.fireLifecycleWebhooks('personal notification', `${key}:personal`, { details, ...(result.webhookIds ? { webhookIds: result.webhookIds } : {}) })
+    // Runs recorded before the page's result named the webhooks look them up; so does a run whose workflow code
+    // predates the patch while a newer worker ran the page (a rolling upgrade), so its history replays either way.
+    const named = result.webhookIds && bookkeepingInOneCall() ? { webhookIds: result.webhookIds } : {}
+    this.fireLifecycleWebhooks('personal notification', `${key}:personal`, { details, ...named })
   }
 
   /** Pages each user once (per key), as runs recorded before personal rules did. */
