@@ -1,6 +1,7 @@
 import { activityInfo, ApplicationFailure } from '@temporalio/activity'
 import type { UserSource } from '../workflows/core/escalation'
 import type { ChannelTarget, PageTarget } from '../workflows/core/program'
+import { stepPageOf } from '../workflows/core/step-page'
 import type { DirectPage } from '../workflows/core/types'
 import type { ChainSnapshot } from '../workflows/oncall/steps'
 import { appendEvent, routeSnapshot } from '../db/alert-groups.repo'
@@ -74,29 +75,13 @@ export function createEngineActivities(deps: EngineDeps) {
           roundRobin: { mode: 'pick', key: `${request.stepKey}:round-robin` },
           ical,
         })
-      const resolved = await Promise.all(request.targets.map(resolve))
-      const paged = new Map<string, boolean>()
-      const details: Record<string, unknown> = {}
-      const emptyReasons: string[] = []
-      for (const [index, recipients] of resolved.entries()) {
-        const important = request.targets[index]?.important ?? false
-        for (const userId of recipients.userIds) paged.set(userId, (paged.get(userId) ?? false) || important)
-        Object.assign(details, recipients.detail ?? {})
-        if (recipients.emptyReason) emptyReasons.push(recipients.emptyReason)
-      }
-      const pages = [...paged].map(([userId, important]) => ({ userId, important }))
+      const { pages, entry } = stepPageOf(request.targets, await Promise.all(request.targets.map(resolve)), request.stepInfo)
       const plans = await db.transaction().execute(async (trx) => {
         await appendEvent(trx, request.organizationId, request.alertGroupId, {
-          kind: pages.length > 0 ? 'step_triggered' : 'step_skipped',
+          kind: entry.kind,
           at: request.at,
           actor: null,
-          detail: {
-            ...request.stepInfo,
-            user_ids: pages.map((p) => p.userId),
-            important: request.targets.some((t) => t.important),
-            ...details,
-            ...(pages.length === 0 && emptyReasons.length > 0 ? { reason: emptyReasons.join('; ') } : {}),
-          },
+          detail: entry.detail,
           idempotencyKey: request.stepKey,
         })
         return planPages(trx, deps.now(), { organizationId: request.organizationId, alertGroupId: request.alertGroupId, step: request.step, keyPrefix: request.stepKey, users: pages })

@@ -232,7 +232,12 @@ export async function findOpenGroup(
     .executeTakeFirst()
 }
 
-/** The open groups of several keys at once, by `${routeId}:${distinction}` (a key without one is absent). */
+/** One grouping key (a route and a distinction) as one string: how open groups and lanes of a pass are told apart. */
+export function groupingKey(key: { readonly routeId: string; readonly distinction: string }): string {
+  return `${key.routeId}:${key.distinction}`
+}
+
+/** The open groups of several keys at once, by `groupingKey` (a key without one is absent). */
 export async function findOpenGroups(
   db: Db,
   organizationId: string,
@@ -249,7 +254,7 @@ export async function findOpenGroups(
     .where('distinction', 'in', [...new Set(keys.map((k) => k.distinction))])
     .where('open_for_grouping', '=', true)
     .execute()
-  for (const row of rows) found.set(`${row.routeId}:${row.distinction}`, { id: row.id, workflowId: row.workflowId })
+  for (const row of rows) found.set(groupingKey({ routeId: row.routeId, distinction: row.distinction ?? '' }), { id: row.id, workflowId: row.workflowId })
   return found
 }
 
@@ -273,10 +278,21 @@ export async function findLatestResolvedGroup(
     .executeTakeFirst()
 }
 
-export async function insertAlerts(
-  db: Db,
-  alerts: ReadonlyArray<{ id: string; organizationId: string; alertGroupId: string; payload: unknown; createdAt: string }>,
-): Promise<void> {
+/** An alert to store in a group. */
+export interface NewAlertRow {
+  readonly id: string
+  readonly organizationId: string
+  readonly alertGroupId: string
+  readonly payload: unknown
+  readonly createdAt: string
+}
+
+/** The alert an inbox row becomes in `alertGroupId` (its id was fixed at acceptance). */
+export function alertOfInboxRow(row: InboxRow, organizationId: string, alertGroupId: string): NewAlertRow {
+  return { id: row.alert_id, organizationId, alertGroupId, payload: row.payload, createdAt: row.received_at }
+}
+
+export async function insertAlerts(db: Db, alerts: readonly NewAlertRow[]): Promise<void> {
   if (alerts.length === 0) return
   await db
     .insertInto('alerts')
@@ -297,21 +313,8 @@ export async function deleteInboxRows(db: Db, ids: readonly string[]): Promise<v
   if (ids.length > 0) await db.deleteFrom('ingest_inbox').where('id', 'in', ids).execute()
 }
 
-export async function insertAlert(
-  db: Db,
-  alert: { id: string; organizationId: string; alertGroupId: string; payload: unknown; createdAt: string },
-): Promise<void> {
-  await db
-    .insertInto('alerts')
-    .values({
-      id: alert.id,
-      organization_id: alert.organizationId,
-      alert_group_id: alert.alertGroupId,
-      payload: JSON.stringify(alert.payload),
-      created_at: alert.createdAt,
-    })
-    .onConflict((oc) => oc.column('id').doNothing())
-    .execute()
+export async function insertAlert(db: Db, alert: NewAlertRow): Promise<void> {
+  await insertAlerts(db, [alert])
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Command } from './core/escalation'
 import { refusal } from './core/lifecycle'
 import { publicState } from './core/lifecycle'
 import type { PlanStage } from './core/personal-rules'
+import { stepPageOf } from './core/step-page'
 import type { Actor, DirectPage } from './core/types'
 
 // Everything a run does to the world, through activities only: paging users, lifecycle webhooks, and the effect of
@@ -342,10 +343,6 @@ export class RunEffects {
         })
         return this.page(pages, step, command.stepKey, stepDue, false, plans)
       }
-      // One resolution per target, in order; a user reached by two targets is paged once, important if either is.
-      const paged = new Map<string, boolean>()
-      const details: Record<string, unknown> = {}
-      const emptyReasons: string[] = []
       // Since the bookkeeping patch the targets resolve together and the page does not wait for its timeline entry.
       const quick = bookkeepingInTheWorkflowTask()
       const resolve = (target: (typeof command.targets)[number]) =>
@@ -353,29 +350,11 @@ export class RunEffects {
       const resolved: Array<Awaited<ReturnType<typeof resolve>>> = []
       if (quick) resolved.push(...(await Promise.all(command.targets.map(resolve))))
       else for (const target of command.targets) resolved.push(await resolve(target))
-      for (const [index, recipients] of resolved.entries()) {
-        const target = command.targets[index] as (typeof command.targets)[number]
-        for (const userId of recipients.userIds) paged.set(userId, (paged.get(userId) ?? false) || target.important)
-        Object.assign(details, recipients.detail ?? {})
-        if (recipients.emptyReason) emptyReasons.push(recipients.emptyReason)
-      }
-      const userIds = [...paged.keys()]
-      const important = command.targets.some((t) => t.important)
-      const entry = this.timeline(command, at, userIds.length ? 'step_triggered' : 'step_skipped', {
-        ...this.stepInfo(command),
-        user_ids: userIds,
-        important,
-        ...details,
-        ...(userIds.length === 0 && emptyReasons.length > 0 ? { reason: emptyReasons.join('; ') } : {}),
-      })
-      if (quick) this.background(entry)
-      else await entry
-      this.page(
-        userIds.map((userId) => ({ userId, important: paged.get(userId) ?? false })),
-        step,
-        command.stepKey,
-        stepDue,
-      )
+      const { pages, entry } = stepPageOf(command.targets, resolved, this.stepInfo(command))
+      const written = this.timeline(command, at, entry.kind, entry.detail)
+      if (quick) this.background(written)
+      else await written
+      this.page(pages, step, command.stepKey, stepDue)
     },
     webhook: async (command, at) => {
       const stepInfo = this.stepInfo(command)

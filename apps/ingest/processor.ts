@@ -6,11 +6,13 @@ import { appendEvent } from '../../db/alert-groups.repo'
 import { isDatabaseUnavailable, pingDb, type Db } from '../../db/connect'
 import { loadChainSnapshot } from '../../db/escalation-policies.repo'
 import {
+  alertOfInboxRow,
   deleteInboxRow,
   deleteInboxRows,
   findLatestResolvedGroup,
   findOpenGroup,
   findOpenGroups,
+  groupingKey,
   inboxBatch,
   insertAlert,
   insertAlerts,
@@ -394,7 +396,7 @@ export class IngestionProcessor {
       await insertAlerts(
         trx,
         joins.flatMap(({ rows, group }) =>
-          rows.map((r) => ({ id: r.alert_id, organizationId: org, alertGroupId: group.id, payload: r.payload, createdAt: r.received_at })),
+          rows.map((r) => alertOfInboxRow(r, org, group.id)),
         ),
       )
       await limited(joins, SIGNAL_CONCURRENCY, ({ rows, group }) =>
@@ -439,7 +441,7 @@ export class IngestionProcessor {
         if (!group) {
           const first = rows[0] as InboxRow
           const id = await this.create(trx, first, facts, integration, routes, mode, async (winner) => {
-            await insertAlert(trx, { id: first.alert_id, organizationId: org, alertGroupId: winner.id, payload: first.payload, createdAt: first.received_at })
+            await insertAlert(trx, alertOfInboxRow(first, org, winner.id))
             await this.signal(winner, [first], first.attempts >= CLOSED_GROUP_RETRIES)
             return winner.id
           })
@@ -450,7 +452,7 @@ export class IngestionProcessor {
       const target = group
       await insertAlerts(
         trx,
-        joiners.map((r) => ({ id: r.alert_id, organizationId: org, alertGroupId: target.id, payload: r.payload, createdAt: r.received_at })),
+        joiners.map((r) => alertOfInboxRow(r, org, target.id)),
       )
       const tolerate = mode === 'maintenance' || rows.some((r) => r.attempts >= CLOSED_GROUP_RETRIES)
       await this.signal(target, joiners, tolerate)
@@ -469,19 +471,18 @@ export class IngestionProcessor {
     const locked = await trx.selectFrom('ingest_inbox').select('state').where('id', '=', row.id).forUpdate().executeTakeFirst()
     if (!locked || locked.state !== 'pending') return undefined
     const org = integration.organizationId
-    const alert = { id: row.alert_id, organizationId: org, payload: row.payload, createdAt: row.received_at }
     const mode = maintenanceMode(integration)
     const maintenanceGroupId = integration.maintenance.groupId
 
     if (mode === 'maintenance' && maintenanceGroupId) {
-      await insertAlert(trx, { ...alert, alertGroupId: maintenanceGroupId })
+      await insertAlert(trx, alertOfInboxRow(row, org, maintenanceGroupId))
       await this.signal({ id: maintenanceGroupId, workflowId: alertGroupWorkflowId(maintenanceGroupId) }, [row], true)
       await deleteInboxRow(trx, row.id)
       return undefined
     }
 
     const join = async (group: OpenGroup) => {
-      await insertAlert(trx, { ...alert, alertGroupId: group.id })
+      await insertAlert(trx, alertOfInboxRow(row, org, group.id))
       await this.signal(group, [row], row.attempts >= CLOSED_GROUP_RETRIES)
       return group.id
     }
@@ -496,7 +497,7 @@ export class IngestionProcessor {
           : undefined
       if (resolved) {
         // A late resolve signal joins the group it resolves, as OnCall does; nothing to act on.
-        await insertAlert(trx, { ...alert, alertGroupId: resolved.id })
+        await insertAlert(trx, alertOfInboxRow(row, org, resolved.id))
         await deleteInboxRow(trx, row.id)
         return undefined
       }
@@ -549,7 +550,7 @@ export class IngestionProcessor {
       // An earlier attempt's workflow recorded it (its commit was lost): carry on with it.
       await trx.updateTable('alert_groups').set({ distinction: facts.distinction }).where('id', '=', id).where('distinction', 'is', null).execute()
     }
-    await insertAlert(trx, { id: row.alert_id, organizationId: org, alertGroupId: id, payload: row.payload, createdAt: row.received_at })
+    await insertAlert(trx, alertOfInboxRow(row, org, id))
     const route = routes.find((r) => r.id === facts.routeId)
     const chainId = route?.escalationChainId ?? null
     const escalation = mode === null && chainId !== null ? await loadChainSnapshot(trx, org, chainId) : null
@@ -600,7 +601,7 @@ export class IngestionProcessor {
 }
 
 function laneKey(facts: Pick<AlertFacts, 'routeId' | 'distinction'> | undefined): string {
-  return facts ? `${facts.routeId}:${facts.distinction}` : ''
+  return facts ? groupingKey(facts) : ''
 }
 
 function maintenanceMode(integration: Integration): 'debug' | 'maintenance' | null {
