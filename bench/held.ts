@@ -9,7 +9,9 @@
 //     query and a no-op update (unpageUser for nobody), first touch (evicted) then second touch (cached).
 // Temporal: an in-memory dev server started here, unless TOCSIN_TEST_TEMPORAL_ADDRESS is set (the bench then
 // terminates its workflows at the end). PostgreSQL: a database of its own, dropped at the end.
-//   npm run bench:held -- [held=50000] [concurrency=64] [caches=default,100]
+//   npm run bench:held -- [held=50000] [concurrency=64] [caches=default,100] [backlog=512]
+// Starts pause while more than `backlog` escalations wait for their first task: the in-memory dev server hands out
+// a deep task backlog far slower than it matches a task to a waiting poller, so unpaced starts outrun the worker.
 // Plot, samples (CSV) and logs go to TOCSIN_HELD_OUT, or a new temporary directory.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -41,8 +43,9 @@ const args = process.argv.slice(2)
 const held = Number(args[0] ?? 50_000)
 const concurrency = Number(args[1] ?? 64)
 const cacheSettings = (args[2] ?? 'default,100').split(',').map((s) => s.trim()).filter(Boolean)
-if (!Number.isInteger(held) || held < 1 || !Number.isInteger(concurrency) || concurrency < 1) {
-  throw new Error('usage: npm run bench:held -- [held=50000] [concurrency=64] [caches=default,100]')
+const backlog = Number(args[3] ?? 512)
+if (!Number.isInteger(held) || held < 1 || !Number.isInteger(concurrency) || concurrency < 1 || !Number.isInteger(backlog) || backlog < concurrency) {
+  throw new Error('usage: npm run bench:held -- [held=50000] [concurrency=64] [caches=default,100] [backlog=512, at least concurrency]')
 }
 for (const setting of cacheSettings) {
   if (setting !== 'default' && !/^\d+$/.test(setting)) throw new Error(`cache setting ${setting}: "default" or a number of workflows`)
@@ -327,7 +330,7 @@ async function runPhase(fixture: Fixture, setting: string, supported: boolean): 
   const cacheSize = requested !== null && supported ? requested : defaults.size
   const cacheRule = requested !== null && supported ? `${CACHE_VARIABLE}=${setting}` : defaults.rule
 
-  console.log(`\n## ${label}: ${held} escalations on task queue ${taskQueue}, ${concurrency} starts in flight`)
+  console.log(`\n## ${label}: ${held} escalations on task queue ${taskQueue}, ${concurrency} starts in flight, at most ${backlog} waiting for a first task`)
   if (requested !== null && !supported) {
     console.log(`note: apps/worker does not read ${CACHE_VARIABLE} yet: this worker runs with the SDK default (${defaults.size})`)
   }
@@ -389,6 +392,10 @@ async function runPhase(fixture: Fixture, setting: string, supported: boolean): 
     let lastReport = performance.now()
     await pool(held, concurrency, async (i) => {
       await batches[Math.floor(i / ROW_BATCH)]
+      while (started - done >= backlog) {
+        worker.assertRunning()
+        await sleep(50)
+      }
       await startEscalation(fixture, taskQueue, records[i] as AlertGroupRecord)
       started += 1
       if (performance.now() - lastReport > 10_000) {
