@@ -41,15 +41,14 @@ export function createEngineActivities(deps: EngineDeps) {
   const outbound = deps.outbound ?? defaultOutboundFetch()
   const metrics = deps.metrics ?? noActivityMetrics
   const ical = icalOptions(outbound)
+  /** Who a step's target reaches, read live; a round-robin target moves its queue once per step key. */
+  const reach = (organizationId: string, source: UserSource, stepKey: string) =>
+    resolveStepRecipients(db, organizationId, source, { now: deps.now(), roundRobin: { mode: 'pick', key: `${stepKey}:round-robin` }, ical })
 
   return {
     /** Who a step pages, read live; a round-robin step moves its queue once per step key. */
     async resolveRecipients(request: { organizationId: string; source: UserSource; stepKey: string; stepDue?: StepDue }): Promise<Recipients> {
-      const { userIds, emptyReason, detail } = await resolveStepRecipients(db, request.organizationId, request.source, {
-        now: deps.now(),
-        roundRobin: { mode: 'pick', key: `${request.stepKey}:round-robin` },
-        ical,
-      })
+      const { userIds, emptyReason, detail } = await reach(request.organizationId, request.source, request.stepKey)
       return { userIds, ...(emptyReason !== undefined ? { emptyReason } : {}), ...(detail !== undefined ? { detail } : {}) }
     },
 
@@ -69,13 +68,8 @@ export function createEngineActivities(deps: EngineDeps) {
       /** When the workflow decided the step (ISO). */
       at: string
     }): Promise<{ pages: DirectPage[]; plans: NotificationPlan[] }> {
-      const resolve = (target: PageTarget) =>
-        resolveStepRecipients(db, request.organizationId, target.source, {
-          now: deps.now(),
-          roundRobin: { mode: 'pick', key: `${request.stepKey}:round-robin` },
-          ical,
-        })
-      const { pages, entry } = stepPageOf(request.targets, await Promise.all(request.targets.map(resolve)), request.stepInfo)
+      const resolved = await Promise.all(request.targets.map((target) => reach(request.organizationId, target.source, request.stepKey)))
+      const { pages, entry } = stepPageOf(request.targets, resolved, request.stepInfo)
       const plans = await db.transaction().execute(async (trx) => {
         await appendEvent(trx, request.organizationId, request.alertGroupId, {
           kind: entry.kind,

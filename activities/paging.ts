@@ -270,18 +270,22 @@ export function createPagingActivities({ db, notifier, channels, actionLinks, no
       }
       // The delivery record and its timeline entry commit together: a crash between the two cannot lose the entry.
       const deliveredAt = now().toISOString()
-      const webhookIds = webhooks()
-      await db.transaction().execute(async (trx) => {
-        await settle({ delivered_at: deliveredAt, status: 'sent', error: null, provider_id: providerId ?? null, attempts: activityInfo().attempt }, trx)
-          .where('delivered_at', 'is', null)
-          .execute()
-        const detail = { username: user.username, important: request.important, ledger_id: ledger.id, channel: transport.channel }
-        await timeline(request, 'user_notified', 'notified', detail, deliveredAt, trx)
-      })
+      // The webhook lookup runs beside the commit; awaited together, a failure of either fails the attempt and neither
+      // is left unhandled.
+      const [webhookIds] = await Promise.all([
+        webhooks(),
+        db.transaction().execute(async (trx) => {
+          await settle({ delivered_at: deliveredAt, status: 'sent', error: null, provider_id: providerId ?? null, attempts: activityInfo().attempt }, trx)
+            .where('delivered_at', 'is', null)
+            .execute()
+          const detail = { username: user.username, important: request.important, ledger_id: ledger.id, channel: transport.channel }
+          await timeline(request, 'user_notified', 'notified', detail, deliveredAt, trx)
+        }),
+      ])
       metrics.pageSent(transport.channel, 'delivered')
       observeLateness(metrics, request.stepDue, new Date(deliveredAt))
       activityLog().info('page delivered', { userId: user.id, channel: transport.channel })
-      return { status: 'delivered', ledgerId: ledger.id, user: notified, channel: transport.channel, webhookIds: await webhookIds }
+      return { status: 'delivered', ledgerId: ledger.id, user: notified, channel: transport.channel, webhookIds }
     },
   }
 }

@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import type { UserSource } from '../workflows/core/escalation'
 import { NEXT_SHIFT_LOOKAHEAD_DAYS } from '../workflows/oncall/steps'
 import type { FinalEvent } from '../workflows/core/schedule/resolve'
+import type { ResolvedTarget } from '../workflows/core/step-page'
 import type { Db } from './connect'
 import { nextShiftUsers, usersOnCallAt } from './oncall'
 import type { IcalOptions } from './schedule-ical'
@@ -13,12 +14,8 @@ import { existingUserIds } from './users.repo'
 // queue once per step key); previews and dry runs peek at the queue without moving it. Both go through here, so a
 // preview can never disagree with the engine about whom a step reaches.
 
-export interface Recipients {
-  readonly userIds: readonly string[]
-  /** Why nobody is paged, for the timeline. */
-  readonly emptyReason?: string
-  readonly detail?: Readonly<Record<string, unknown>>
-}
+/** Whom one notify target reaches: the shape the engine merges into a step's page. */
+export type Recipients = ResolvedTarget
 
 /** The schedule shifts behind a schedule step's answer, for previews. */
 export interface RecipientShifts {
